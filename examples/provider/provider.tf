@@ -1,0 +1,23 @@
+provider "imagegate" {
+  # Images are chosen for this platform from multi-platform indexes.
+  platform = "linux/amd64"
+
+  # Credentials for private registries; everything else uses the Docker
+  # config file and its credential helpers.
+  registry_auth = [{
+    address  = "registry.example.com"
+    username = "ci"
+    password = var.registry_password
+  }]
+
+  # Plain HTTP is refused unless a registry is listed here deliberately.
+  insecure_registries = ["localhost:5000"]
+
+  max_retries     = 3
+  request_timeout = "60s"
+}
+
+variable "registry_password" {
+  type      = string
+  sensitive = true
+}

@@ -1,0 +1,64 @@
+package provider
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+
+	"github.com/imagegate/terraform-provider-imagegate/internal/registry"
+)
+
+func unknownConfig(diags *diag.Diagnostics, p path.Path) {
+	diags.AddAttributeError(p, "Unknown Provider Configuration",
+		"This provider setting depends on a value that is not known until apply. Set it from variables or literals so the provider can be configured at plan time.")
+}
+
+// configureData takes the provider's data in a data source or resource
+// Configure, reporting a clear error when it is of the wrong type.
+func configureData(raw any, diags *diag.Diagnostics) *providerData {
+	if raw == nil {
+		return nil // the provider is not configured yet (validation)
+	}
+	d, ok := raw.(*providerData)
+	if !ok {
+		diags.AddError("Unexpected Provider Data", fmt.Sprintf("Expected *providerData, got %T. This is a bug in the provider; please report it.", raw))
+		return nil
+	}
+	return d
+}
+
+// registryError turns a registry failure into a diagnostic, on the
+// attribute at fault when there is one.
+func registryError(diags *diag.Diagnostics, err error) {
+	var re *registry.Error
+	if !errors.As(err, &re) {
+		diags.AddError("Image Read Failed", err.Error())
+		return
+	}
+	detail := re.Error()
+	if h := re.Hint(); h != "" {
+		detail += "\n\n" + h
+	}
+	switch re.Kind {
+	case registry.KindInvalidReference:
+		diags.AddAttributeError(path.Root("reference"), "Invalid Image Reference", detail)
+	case registry.KindInvalidPlatform:
+		diags.AddAttributeError(path.Root("platform"), "Invalid Platform", detail)
+	case registry.KindPlatform:
+		diags.AddAttributeError(path.Root("platform"), "Platform Not In Image", detail)
+	case registry.KindNotFound:
+		diags.AddAttributeError(path.Root("reference"), "Image Not Found", detail)
+	case registry.KindUnauthorized:
+		diags.AddError("Registry Authentication Failed", detail)
+	case registry.KindInsecure:
+		diags.AddError("Plain HTTP Registry Refused", detail)
+	case registry.KindUnreachable:
+		diags.AddError("Registry Unreachable", detail)
+	case registry.KindUnsupported:
+		diags.AddAttributeError(path.Root("reference"), "Unsupported Image", detail)
+	default:
+		diags.AddError("Image Read Failed", detail)
+	}
+}

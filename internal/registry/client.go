@@ -1,0 +1,258 @@
+// Package registry reads and (later) copies container images with
+// go-containerregistry. It knows nothing of Terraform: it takes a context and
+// plain options, and returns plain structs and wrapped errors.
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// Defaults for Options fields left at their zero value.
+const (
+	DefaultPlatform       = "linux/amd64"
+	DefaultMaxRetries     = 3
+	DefaultRequestTimeout = 60 * time.Second
+	DefaultRetryBackoff   = time.Second
+)
+
+// Credential is one registry's login. Either Username and Password, or
+// IdentityToken (an OAuth2 refresh token), is set.
+type Credential struct {
+	Address       string
+	Username      string
+	Password      string
+	IdentityToken string
+}
+
+// Options configures a Client.
+type Options struct {
+	// Credentials are tried first, by registry host; anything else falls back
+	// to Keychain (authn.DefaultKeychain when nil: the Docker config file and
+	// its credential helpers).
+	Credentials []Credential
+	Keychain    authn.Keychain
+	// InsecureRegistries lists registry hosts (host or host:port) that may be
+	// reached over plain HTTP. Every other registry must speak HTTPS, loopback
+	// included.
+	InsecureRegistries []string
+	// Platform selects a manifest from a multi-platform index ("os/arch" or
+	// "os/arch/variant").
+	Platform string
+	// MaxRetries is the number of retries for 408, 429 and 5xx answers and
+	// network flakes; 0 means DefaultMaxRetries, a negative value none.
+	MaxRetries int
+	// RetryBackoff is the first wait between retries; it triples each time.
+	RetryBackoff time.Duration
+	// RequestTimeout bounds how long one request may wait for the registry to
+	// start answering, and how long a response body may stall.
+	RequestTimeout time.Duration
+	// Transport is the base HTTP transport (tests inject TLS roots here).
+	Transport http.RoundTripper
+}
+
+// Client talks to registries with one set of options. It is safe for
+// concurrent use.
+type Client struct {
+	opts     Options
+	platform v1.Platform
+	keychain authn.Keychain
+	insecure map[string]bool
+	base     http.RoundTripper
+}
+
+// New validates opts and returns a Client.
+func New(opts Options) (*Client, error) {
+	if opts.Platform == "" {
+		opts.Platform = DefaultPlatform
+	}
+	p, err := ParsePlatform(opts.Platform)
+	if err != nil {
+		return nil, err
+	}
+	if opts.MaxRetries == 0 {
+		opts.MaxRetries = DefaultMaxRetries
+	}
+	if opts.RetryBackoff <= 0 {
+		opts.RetryBackoff = DefaultRetryBackoff
+	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = DefaultRequestTimeout
+	}
+	insecure := map[string]bool{}
+	for _, h := range opts.InsecureRegistries {
+		host, err := normalizeRegistry(h)
+		if err != nil {
+			return nil, fmt.Errorf("insecure registry %q: %w", h, err)
+		}
+		insecure[host] = true
+	}
+	kc, err := newKeychain(opts.Credentials, opts.Keychain)
+	if err != nil {
+		return nil, err
+	}
+	base := opts.Transport
+	if base == nil {
+		base = newTransport(opts.RequestTimeout)
+	}
+	return &Client{opts: opts, platform: p, keychain: kc, insecure: insecure, base: base}, nil
+}
+
+// ParsePlatform parses "os/arch[/variant]".
+func ParsePlatform(s string) (v1.Platform, error) {
+	parts := strings.Split(s, "/")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" || (len(parts) == 3 && parts[2] == "") {
+		return v1.Platform{}, fmt.Errorf("platform %q is not of the form os/arch or os/arch/variant (for example linux/amd64 or linux/arm64/v8)", s)
+	}
+	p := v1.Platform{OS: parts[0], Architecture: parts[1]}
+	if len(parts) == 3 {
+		p.Variant = parts[2]
+	}
+	return p, nil
+}
+
+// ParseReference parses a tag or digest reference strictly enough to reject
+// typos, applying the plain-HTTP allowance for listed registries.
+func (c *Client) ParseReference(s string) (name.Reference, error) {
+	if strings.TrimSpace(s) != s || s == "" {
+		return nil, fmt.Errorf("reference %q is empty or has surrounding spaces", s)
+	}
+	ref, err := name.ParseReference(s, name.WeakValidation)
+	if err != nil {
+		return nil, fmt.Errorf("reference %q is not a valid image reference (expected registry/repository:tag or registry/repository@sha256:<64 hex>): %w", s, err)
+	}
+	if c.insecure[ref.Context().RegistryStr()] {
+		ref, err = name.ParseReference(s, name.WeakValidation, name.Insecure)
+		if err != nil {
+			return nil, fmt.Errorf("reference %q: %w", s, err)
+		}
+	}
+	return ref, nil
+}
+
+// Platform returns the client's default platform.
+func (c *Client) Platform() v1.Platform { return c.platform }
+
+// remoteOptions builds go-containerregistry options for one operation.
+func (c *Client) remoteOptions(ctx context.Context, ref name.Reference) []remote.Option {
+	backoff := remote.Backoff{Duration: c.opts.RetryBackoff, Factor: 3, Jitter: 0.1, Steps: c.opts.MaxRetries + 1}
+	if c.opts.MaxRetries < 0 {
+		backoff.Steps = 1
+	}
+	return []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(c.keychain),
+		remote.WithTransport(&secureChannel{base: c.base, insecure: c.insecure}),
+		remote.WithRetryBackoff(backoff),
+		remote.WithUserAgent("terraform-provider-imagegate"),
+	}
+}
+
+// secureChannel refuses plain HTTP to registries that are not listed as
+// insecure. go-containerregistry speaks plain HTTP to loopback and private
+// addresses on its own; here such requests are upgraded to HTTPS, so a
+// plain-HTTP registry fails unless it was allowed deliberately.
+type secureChannel struct {
+	base     http.RoundTripper
+	insecure map[string]bool
+}
+
+func (s *secureChannel) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme == "http" && !s.insecure[req.URL.Host] {
+		req = req.Clone(req.Context())
+		req.URL.Scheme = "https"
+	}
+	resp, err := s.base.RoundTrip(req)
+	if err != nil && !s.insecure[req.URL.Host] && isPlainHTTPAnswer(err) {
+		return nil, &InsecureError{Registry: req.URL.Host}
+	}
+	return resp, err
+}
+
+func isPlainHTTPAnswer(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "server gave HTTP response to HTTPS client") ||
+		strings.Contains(msg, "first record does not look like a TLS handshake")
+}
+
+// InsecureError says a registry answered in plain HTTP without being allowed to.
+type InsecureError struct{ Registry string }
+
+func (e *InsecureError) Error() string {
+	return fmt.Sprintf("registry %s answered over plain HTTP, which is refused: images must come over a secure channel (HTTPS); to allow this registry deliberately, add %q to the provider's insecure_registries", e.Registry, e.Registry)
+}
+
+// newTransport is go-containerregistry's default transport with a bound on
+// how long a registry may take to start answering.
+func newTransport(timeout time.Duration) http.RoundTripper {
+	return &stallGuard{timeout: timeout, base: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   50,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ResponseHeaderTimeout: timeout,
+	}}
+}
+
+// stallGuard cancels a request whose response body makes no progress for
+// timeout, so a registry that stops sending mid-blob cannot hang a plan.
+type stallGuard struct {
+	timeout time.Duration
+	base    http.RoundTripper
+}
+
+func (g *stallGuard) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithCancel(req.Context())
+	timer := time.AfterFunc(g.timeout, cancel)
+	resp, err := g.base.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		stalled := !timer.Stop() && req.Context().Err() == nil
+		cancel()
+		if stalled {
+			return nil, fmt.Errorf("%s %s: no answer within %s: %w", req.Method, req.URL.Redacted(), g.timeout, context.DeadlineExceeded)
+		}
+		return nil, err
+	}
+	resp.Body = &stallBody{body: resp.Body, parent: req.Context(), timer: timer, timeout: g.timeout, cancel: cancel}
+	return resp, nil
+}
+
+type stallBody struct {
+	body    io.ReadCloser
+	parent  context.Context
+	timer   *time.Timer
+	timeout time.Duration
+	cancel  context.CancelFunc
+}
+
+func (b *stallBody) Read(p []byte) (int, error) {
+	n, err := b.body.Read(p)
+	if n > 0 {
+		b.timer.Reset(b.timeout)
+	}
+	if err != nil && errors.Is(err, context.Canceled) && b.parent.Err() == nil {
+		err = fmt.Errorf("registry stopped sending for %s: %w", b.timeout, context.DeadlineExceeded)
+	}
+	return n, err
+}
+
+func (b *stallBody) Close() error {
+	b.timer.Stop()
+	b.cancel()
+	return b.body.Close()
+}

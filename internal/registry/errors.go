@@ -1,0 +1,107 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// Kind sorts registry failures by what the user has to do about them.
+type Kind int
+
+// The kinds of Error.
+const (
+	KindOther Kind = iota
+	KindInvalidReference
+	KindInvalidPlatform
+	KindNotFound
+	KindUnauthorized
+	KindInsecure
+	KindUnreachable
+	KindUnsupported
+	KindPlatform
+)
+
+// Error is a failure to read an image, naming the reference and what the
+// registry answered.
+type Error struct {
+	Kind Kind
+	Ref  string
+	Err  error
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s: %v", e.Ref, e.Err) }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Hint says what a user can do about the error.
+func (e *Error) Hint() string {
+	switch e.Kind {
+	case KindInvalidReference:
+		return "Use registry/repository:tag or registry/repository@sha256:<64 hex digits>."
+	case KindNotFound:
+		return "Check the registry, repository and tag or digest, and that the image was pushed."
+	case KindUnauthorized:
+		return "Check the credentials for this registry in the provider's registry_auth, or in the Docker config file and its credential helpers."
+	case KindInsecure:
+		return "Serve the registry over HTTPS, or list it in the provider's insecure_registries if plain HTTP is intended."
+	case KindUnreachable:
+		return "Check that the registry address is right and reachable from where Terraform runs; raise request_timeout or max_retries if it is slow."
+	case KindPlatform, KindInvalidPlatform:
+		return "Set platform to one the image provides."
+	}
+	return ""
+}
+
+func classify(ref, doing string, err error) error {
+	var ie *InsecureError
+	if errors.As(err, &ie) || strings.Contains(err.Error(), "answered over plain HTTP") {
+		if ie == nil {
+			ie = &InsecureError{Registry: insecureHost(err.Error())}
+		}
+		return &Error{Kind: KindInsecure, Ref: ref, Err: ie}
+	}
+	wrapped := fmt.Errorf("%s: %w", doing, err)
+	var te *transport.Error
+	if errors.As(err, &te) {
+		switch {
+		case te.StatusCode == http.StatusNotFound || hasCode(te, transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode, transport.BlobUnknownErrorCode):
+			return &Error{Kind: KindNotFound, Ref: ref, Err: fmt.Errorf("%s: the registry answered that the image does not exist: %w", doing, err)}
+		case te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden || hasCode(te, transport.UnauthorizedErrorCode, transport.DeniedErrorCode):
+			return &Error{Kind: KindUnauthorized, Ref: ref, Err: fmt.Errorf("%s: the registry refused access: %w", doing, err)}
+		}
+		return &Error{Kind: KindOther, Ref: ref, Err: wrapped}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "no such host") {
+		return &Error{Kind: KindUnreachable, Ref: ref, Err: fmt.Errorf("%s: the registry could not be reached: %w", doing, err)}
+	}
+	if strings.Contains(err.Error(), "unrecognized challenge") || strings.Contains(err.Error(), "UNAUTHORIZED") {
+		return &Error{Kind: KindUnauthorized, Ref: ref, Err: wrapped}
+	}
+	return &Error{Kind: KindOther, Ref: ref, Err: wrapped}
+}
+
+func hasCode(te *transport.Error, codes ...transport.ErrorCode) bool {
+	for _, d := range te.Errors {
+		for _, c := range codes {
+			if d.Code == c {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func insecureHost(msg string) string {
+	_, rest, ok := strings.Cut(msg, "registry ")
+	if !ok {
+		return "the registry"
+	}
+	host, _, _ := strings.Cut(rest, " ")
+	return host
+}

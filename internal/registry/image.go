@@ -1,0 +1,252 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// The OCI annotations that name the image a build started from.
+const (
+	AnnotationBaseName   = "org.opencontainers.image.base.name"
+	AnnotationBaseDigest = "org.opencontainers.image.base.digest"
+)
+
+// Image is what the manifest and config of one platform image say. Reading
+// it pulls no layer bytes.
+type Image struct {
+	Reference       string // as given
+	Repository      string // registry/repository
+	Digest          string // of the platform manifest
+	IndexDigest     string // of the index the reference named, or ""
+	PinnedReference string // Repository@Digest
+	MediaType       string
+	OS              string
+	Architecture    string
+	Variant         string
+	Created         time.Time // zero when the config does not say
+	User            string
+	Labels          map[string]string
+	Annotations     map[string]string
+	EnvNames        []string // sorted; values are never kept, they may be secrets
+	Healthcheck     []string // nil when none is configured
+	ExposedPorts    []string // sorted
+	Entrypoint      []string
+	Cmd             []string
+	Layers          []Layer
+	History         []History
+	BaseImage       *BaseImage
+	Size            int64 // compressed bytes of all layers
+}
+
+// Layer is one filesystem layer of an image.
+type Layer struct {
+	Digest    string
+	DiffID    string
+	Size      int64
+	MediaType string
+}
+
+// History is one build step recorded in the image config.
+type History struct {
+	CreatedBy  string
+	EmptyLayer bool
+}
+
+// BaseImage is what the image's annotations claim about its base. It is a
+// claim, not proof: the policy engine checks it against the layers.
+type BaseImage struct {
+	Name   string
+	Digest string
+}
+
+// Resolved is a reference resolved to one platform image, ready to be read
+// further (config, layers) without asking the registry for the tag again.
+type Resolved struct {
+	Ref         name.Reference
+	Digest      v1.Hash
+	IndexDigest string
+	IndexAnn    map[string]string
+	Image       v1.Image
+}
+
+// Resolve resolves ref (a tag or digest) to the image for platform (the
+// client's default when empty), walking a multi-platform index if needed.
+func (c *Client) Resolve(ctx context.Context, ref, platform string) (*Resolved, error) {
+	r, err := c.ParseReference(ref)
+	if err != nil {
+		return nil, &Error{Kind: KindInvalidReference, Ref: ref, Err: err}
+	}
+	want := c.platform
+	if platform != "" {
+		if want, err = ParsePlatform(platform); err != nil {
+			return nil, &Error{Kind: KindInvalidPlatform, Ref: ref, Err: err}
+		}
+	}
+	opts := c.remoteOptions(ctx, r)
+	desc, err := remote.Get(r, opts...)
+	if err != nil {
+		return nil, classify(ref, "fetching manifest", err)
+	}
+	switch desc.MediaType {
+	case types.DockerManifestSchema1, types.DockerManifestSchema1Signed:
+		return nil, &Error{Kind: KindUnsupported, Ref: ref, Err: fmt.Errorf("the registry serves a Docker schema 1 manifest (%s), which is deprecated and carries no verifiable config; rebuild and push the image with a current client (OCI or Docker schema 2)", desc.MediaType)}
+	}
+	out := &Resolved{Ref: r}
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return nil, classify(ref, "reading index", err)
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return nil, classify(ref, "reading index", err)
+		}
+		child, err := selectPlatform(im, want)
+		if err != nil {
+			return nil, &Error{Kind: KindPlatform, Ref: ref, Err: err}
+		}
+		img, err := idx.Image(child.Digest)
+		if err != nil {
+			return nil, classify(ref, "fetching platform manifest "+child.Digest.String(), err)
+		}
+		out.IndexDigest = desc.Digest.String()
+		out.IndexAnn = im.Annotations
+		out.Digest = child.Digest
+		out.Image = img
+		return out, nil
+	}
+	if !desc.MediaType.IsImage() {
+		return nil, &Error{Kind: KindUnsupported, Ref: ref, Err: fmt.Errorf("the manifest has media type %q, which is neither an image nor an image index", desc.MediaType)}
+	}
+	img, err := desc.Image()
+	if err != nil {
+		return nil, classify(ref, "reading image manifest", err)
+	}
+	out.Digest = desc.Digest
+	out.Image = img
+	return out, nil
+}
+
+// Inspect resolves ref and reads its manifest and config.
+func (c *Client) Inspect(ctx context.Context, ref, platform string) (*Image, error) {
+	res, err := c.Resolve(ctx, ref, platform)
+	if err != nil {
+		return nil, err
+	}
+	return res.Inspect(ref)
+}
+
+// Inspect reads the manifest and config of a resolved image.
+func (res *Resolved) Inspect(ref string) (*Image, error) {
+	m, err := res.Image.Manifest()
+	if err != nil {
+		return nil, classify(ref, "reading manifest", err)
+	}
+	cf, err := res.Image.ConfigFile()
+	if err != nil {
+		return nil, classify(ref, "reading config "+m.Config.Digest.String(), err)
+	}
+	if len(cf.RootFS.DiffIDs) != len(m.Layers) {
+		return nil, &Error{Kind: KindUnsupported, Ref: ref, Err: fmt.Errorf("the manifest lists %d layers but the config lists %d diff_ids; the image is malformed", len(m.Layers), len(cf.RootFS.DiffIDs))}
+	}
+	repo := res.Ref.Context().Name()
+	img := &Image{
+		Reference:       ref,
+		Repository:      repo,
+		Digest:          res.Digest.String(),
+		IndexDigest:     res.IndexDigest,
+		PinnedReference: repo + "@" + res.Digest.String(),
+		MediaType:       string(m.MediaType),
+		OS:              cf.OS,
+		Architecture:    cf.Architecture,
+		Variant:         cf.Variant,
+		Created:         cf.Created.Time.UTC(),
+		User:            cf.Config.User,
+		Labels:          cf.Config.Labels,
+		Annotations:     m.Annotations,
+		Entrypoint:      cf.Config.Entrypoint,
+		Cmd:             cf.Config.Cmd,
+	}
+	if cf.Created.IsZero() {
+		img.Created = time.Time{}
+	}
+	seen := map[string]bool{}
+	for _, kv := range cf.Config.Env {
+		k, _, _ := strings.Cut(kv, "=")
+		if !seen[k] {
+			seen[k] = true
+			img.EnvNames = append(img.EnvNames, k)
+		}
+	}
+	sort.Strings(img.EnvNames)
+	if hc := cf.Config.Healthcheck; hc != nil && len(hc.Test) > 0 {
+		img.Healthcheck = hc.Test
+	}
+	for p := range cf.Config.ExposedPorts {
+		img.ExposedPorts = append(img.ExposedPorts, p)
+	}
+	sort.Strings(img.ExposedPorts)
+	for i, l := range m.Layers {
+		img.Layers = append(img.Layers, Layer{Digest: l.Digest.String(), DiffID: cf.RootFS.DiffIDs[i].String(), Size: l.Size, MediaType: string(l.MediaType)})
+		img.Size += l.Size
+	}
+	for _, h := range cf.History {
+		img.History = append(img.History, History{CreatedBy: h.CreatedBy, EmptyLayer: h.EmptyLayer})
+	}
+	img.BaseImage = baseImage(m.Annotations, res.IndexAnn)
+	return img, nil
+}
+
+// baseImage takes the base annotations from the platform manifest, or from
+// the index when the manifest has none.
+func baseImage(sets ...map[string]string) *BaseImage {
+	for _, ann := range sets {
+		if ann[AnnotationBaseName] != "" || ann[AnnotationBaseDigest] != "" {
+			return &BaseImage{Name: ann[AnnotationBaseName], Digest: ann[AnnotationBaseDigest]}
+		}
+	}
+	return nil
+}
+
+func selectPlatform(im *v1.IndexManifest, want v1.Platform) (v1.Descriptor, error) {
+	var available []string
+	for _, d := range im.Manifests {
+		if d.Platform == nil {
+			continue
+		}
+		p := d.Platform
+		if p.OS == want.OS && p.Architecture == want.Architecture && (want.Variant == "" || p.Variant == want.Variant) {
+			if d.MediaType.IsImage() {
+				return d, nil
+			}
+		}
+		if p.OS != "unknown" { // attestation manifests carry unknown/unknown
+			available = append(available, platformString(*p))
+		}
+	}
+	sort.Strings(available)
+	return v1.Descriptor{}, fmt.Errorf("the index has no image for platform %s; it has: %s", platformString(want), orNone(available))
+}
+
+func platformString(p v1.Platform) string {
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds the Terraform and OpenTofu CLIs used by the acceptance tests from
+# source, through the Go module proxy, into a git-ignored directory. Each is
+# built only when missing, so repeated runs return at once.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bin="${IMAGEGATE_TOOLS_BIN:-$root/.tools/bin}"
+mkdir -p "$bin"
+
+build() {
+  local name="$1" module="$2" version="$3" pkg="$4" ldflags="${5:-}"
+  local out="$bin/$name"
+  if [ -x "$out" ] && TF_CLI_CONFIG_FILE="$root/.terraformrc" "$out" version 2>/dev/null | head -n1 | grep -qx ".* ${version}"; then
+    return 0
+  fi
+  echo "building $name $version from $module (first run only, several minutes)" >&2
+  local dir
+  dir="$(go mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [ -n "$dir" ] || { echo "could not download $module@$version" >&2; exit 1; }
+  local work
+  work="$(mktemp -d)"
+  trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' RETURN
+  cp -r "$dir/." "$work/"
+  chmod -R u+w "$work"
+  (cd "$work" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out.tmp" "$pkg")
+  mv "$out.tmp" "$out"
+}
+
+# dev=no drops the "-dev" suffix a source build would otherwise report.
+build tofu github.com/opentofu/opentofu v1.12.6 ./cmd/tofu "-X github.com/opentofu/opentofu/version.dev=no"
+build terraform github.com/hashicorp/terraform v1.5.7 .
+echo "$bin"
