@@ -8,14 +8,10 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/imagegate/terraform-provider-imagegate/internal/fixtures"
 	"github.com/imagegate/terraform-provider-imagegate/internal/registry"
 )
 
@@ -26,47 +22,48 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: push -registry host:port")
 		os.Exit(2)
 	}
-	client, err := registry.New(registry.Options{InsecureRegistries: []string{*host}})
-	if err != nil {
+	if err := push(context.Background(), *host); err != nil {
 		log.Fatal(err)
 	}
-	ctx := context.Background()
-	amd, err := image("amd64", v1.Config{User: "10001:10001", Entrypoint: []string{"/app"}, ExposedPorts: map[string]struct{}{"8080/tcp": {}},
-		Env: []string{"PORT=8080"}, Labels: map[string]string{"org.opencontainers.image.title": "demo web"}})
-	if err != nil {
-		log.Fatal(err)
-	}
-	arm, err := image("arm64", v1.Config{User: "10001:10001", Entrypoint: []string{"/app"}})
-	if err != nil {
-		log.Fatal(err)
-	}
-	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex),
-		mutate.IndexAddendum{Add: amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
-		mutate.IndexAddendum{Add: arm, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}})
-	if err := client.WriteIndex(ctx, *host+"/demo/web:1.0", idx); err != nil {
-		log.Fatal(err)
-	}
-	root, err := image("amd64", v1.Config{Cmd: []string{"/bin/sh"}})
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := client.Write(ctx, *host+"/demo/legacy:latest", root); err != nil {
-		log.Fatal(err)
-	}
-	fmt.Printf("pushed %s/demo/web:1.0 (linux/amd64, linux/arm64) and %s/demo/legacy:latest\n", *host, *host)
 }
 
-func image(arch string, cfg v1.Config) (v1.Image, error) {
-	r, err := random.Image(4096, 2)
+func push(ctx context.Context, host string) error {
+	client, err := registry.New(registry.Options{InsecureRegistries: []string{host}})
+	if err != nil {
+		return err
+	}
+	web := v1.Config{User: "10001:10001", Entrypoint: []string{"/app"}, ExposedPorts: map[string]struct{}{"8080/tcp": {}},
+		Env: []string{"PORT=8080"}, Labels: map[string]string{"org.opencontainers.image.title": "demo web"}}
+	var platforms []v1.Image
+	for _, arch := range []string{"amd64", "arm64"} {
+		img, err := appImage(arch, web)
+		if err != nil {
+			return err
+		}
+		platforms = append(platforms, img)
+	}
+	idx, err := fixtures.Index(platforms...)
+	if err != nil {
+		return err
+	}
+	if err := client.WriteIndex(ctx, host+"/demo/web:1.0", idx); err != nil {
+		return err
+	}
+	legacy, err := appImage("amd64", v1.Config{Cmd: []string{"/bin/sh"}})
+	if err != nil {
+		return err
+	}
+	if err := client.Write(ctx, host+"/demo/legacy:latest", legacy); err != nil {
+		return err
+	}
+	fmt.Printf("pushed %s/demo/web:1.0 (linux/amd64, linux/arm64) and %s/demo/legacy:latest\n", host, host)
+	return nil
+}
+
+func appImage(arch string, cfg v1.Config) (v1.Image, error) {
+	l, err := fixtures.Layer(fixtures.Files{"app": []byte("#!/bin/sh\necho " + arch + "\n")})
 	if err != nil {
 		return nil, err
 	}
-	cf, err := r.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.Config = "linux", arch, cfg
-	cf.Created = v1.Time{Time: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
-	return mutate.ConfigFile(r, cf)
+	return fixtures.Image(fixtures.Spec{Layers: []v1.Layer{l}, Config: cfg, Platform: v1.Platform{OS: "linux", Architecture: arch}})
 }
