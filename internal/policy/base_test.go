@@ -1,0 +1,116 @@
+package policy
+
+import (
+	"strings"
+	"testing"
+)
+
+func digestOf(c byte) string { return "sha256:" + strings.Repeat(string(c), 64) }
+
+func TestBaseImage(t *testing.T) {
+	layers := []string{"sha256:l1", "sha256:l2", "sha256:l3", "sha256:l4"}
+	static := BaseCandidate{Trusted: "cgr.dev/chainguard/*", Repository: "cgr.dev/chainguard/static", Digest: digestOf('1'), Tags: []string{"latest"}, DiffIDs: layers[:2]}
+	staticOther := BaseCandidate{Trusted: "cgr.dev/chainguard/*", Repository: "cgr.dev/chainguard/static", Digest: digestOf('2'), Tags: []string{"latest"}, DiffIDs: []string{"sha256:l1", "sha256:lx"}}
+	alpine := BaseCandidate{Trusted: "alpine:3.20", Repository: "index.docker.io/library/alpine", Digest: digestOf('3'), Tags: []string{"3.20"}, DiffIDs: layers[:1]}
+	alpine319 := BaseCandidate{Repository: "index.docker.io/library/alpine", Digest: digestOf('4'), Tags: []string{"3.19"}, DiffIDs: layers[:1]}
+	debian := BaseCandidate{Trusted: "debian@" + digestOf('5'), Repository: "index.docker.io/library/debian", Digest: digestOf('5'), DiffIDs: layers[:3]}
+	debianNew := BaseCandidate{Repository: "index.docker.io/library/debian", Digest: digestOf('6'), DiffIDs: layers[:3]}
+	evil := BaseCandidate{Repository: "evil.io/base", Digest: digestOf('7'), Tags: []string{"1"}, DiffIDs: layers[:3]}
+	trusted := []string{"cgr.dev/chainguard/*", "alpine:3.20", "debian@" + digestOf('5')}
+	trustedList := "alpine:3.20, cgr.dev/chainguard/*, debian@" + digestOf('5') // sorted
+
+	tests := []struct {
+		name     string
+		require  bool
+		image    Image // DiffIDs default to layers
+		cands    []BaseCandidate
+		wantSubj string // "" means no violation
+		wantMsg  string
+	}{
+		{name: "trusted base by glob, proved by layers", require: true, cands: []BaseCandidate{staticOther, static}},
+		{name: "trusted base by tag", require: true, cands: []BaseCandidate{alpine}},
+		{name: "trusted base by digest", require: true, cands: []BaseCandidate{debian}},
+		{name: "candidate is the whole image", require: true, image: Image{DiffIDs: layers[:2]}, cands: []BaseCandidate{static}},
+		{name: "layers do not match, require", require: true, cands: []BaseCandidate{staticOther},
+			wantSubj: "base image", wantMsg: "a trusted base is required, but the layers of no trusted base (" + trustedList + ") are the bottom of the image's; checked: cgr.dev/chainguard/static@" + digestOf('2')},
+		{name: "layers do not match, not required", cands: []BaseCandidate{staticOther}},
+		{name: "require with no evidence", require: true,
+			wantSubj: "base image", wantMsg: "a trusted base is required, but none of the trusted bases (" + trustedList + ") could be resolved to compare layers with"},
+		{name: "no evidence, not required, nothing claimed"},
+		{name: "empty candidate layers prove nothing", require: true, cands: []BaseCandidate{{Trusted: "cgr.dev/chainguard/*", Repository: "cgr.dev/chainguard/static", Digest: digestOf('1')}},
+			wantSubj: "base image", wantMsg: "a trusted base is required, but the layers of no trusted base (" + trustedList + ") are the bottom of the image's; checked: cgr.dev/chainguard/static@" + digestOf('1')},
+		{name: "candidate longer than the image proves nothing", require: true, image: Image{DiffIDs: layers[:1]}, cands: []BaseCandidate{static},
+			wantSubj: "base image", wantMsg: "a trusted base is required, but the layers of no trusted base (" + trustedList + ") are the bottom of the image's; checked: cgr.dev/chainguard/static@" + digestOf('1')},
+		{name: "tag not trusted", require: true, cands: []BaseCandidate{alpine319},
+			wantSubj: "base image", wantMsg: "a trusted base is required, but the layers of no trusted base (" + trustedList + ") are the bottom of the image's; checked: index.docker.io/library/alpine@" + digestOf('4')},
+		{name: "digest not trusted", require: true, cands: []BaseCandidate{debianNew},
+			wantSubj: "base image", wantMsg: "a trusted base is required, but the layers of no trusted base (" + trustedList + ") are the bottom of the image's; checked: index.docker.io/library/debian@" + digestOf('6')},
+		{name: "trust is checked again, not taken from the candidate", require: true,
+			cands:    []BaseCandidate{{Trusted: "cgr.dev/chainguard/*", Repository: "evil.io/chainguard/static", Digest: digestOf('8'), DiffIDs: layers[:2]}},
+			wantSubj: "base image", wantMsg: "a trusted base is required, but the layers of no trusted base (" + trustedList + ") are the bottom of the image's; checked: evil.io/chainguard/static@" + digestOf('8')},
+		{name: "annotation by name and digest, proved", require: true,
+			image: Image{BaseName: "cgr.dev/chainguard/static:latest", BaseDigest: digestOf('1')}, cands: []BaseCandidate{static}},
+		{name: "annotation by docker.io name with tag, proved",
+			image: Image{BaseName: "docker.io/library/alpine:3.20"}, cands: []BaseCandidate{alpine}},
+		{name: "annotation by digest only, proved",
+			image: Image{BaseDigest: digestOf('5')}, cands: []BaseCandidate{debian}},
+		{name: "forged annotation: claimed trusted base, layers differ",
+			image: Image{BaseName: "cgr.dev/chainguard/static:latest", BaseDigest: digestOf('2')}, cands: []BaseCandidate{staticOther},
+			wantSubj: "cgr.dev/chainguard/static:latest@" + digestOf('2'),
+			wantMsg:  "the image's annotations claim base cgr.dev/chainguard/static:latest@" + digestOf('2') + ", but its layers do not match the image's (forged or stale annotation)"},
+		{name: "forged annotation by digest only",
+			image: Image{BaseDigest: digestOf('5')}, cands: []BaseCandidate{{Trusted: "debian@" + digestOf('5'), Repository: "debian", Digest: digestOf('5'), DiffIDs: []string{"sha256:zz"}}},
+			wantSubj: digestOf('5'), wantMsg: "the image's annotations claim base " + digestOf('5') + ", but its layers do not match the image's (forged or stale annotation)"},
+		{name: "forged annotation while not required is still a violation",
+			image: Image{BaseName: "alpine:3.20"}, cands: []BaseCandidate{{Repository: "index.docker.io/library/alpine", Digest: digestOf('9'), Tags: []string{"3.20"}, DiffIDs: []string{"sha256:zz"}}},
+			wantSubj: "alpine:3.20", wantMsg: "the image's annotations claim base alpine:3.20, but its layers do not match the image's (forged or stale annotation)"},
+		{name: "claimed trusted base not resolved",
+			image:    Image{BaseName: "cgr.dev/chainguard/go:latest"},
+			wantSubj: "cgr.dev/chainguard/go:latest", wantMsg: "the image's annotations claim base cgr.dev/chainguard/go:latest, but that base could not be resolved to compare its layers with the image's, so the claim is not proved"},
+		{name: "claimed trusted base does not match, but another trusted base is proved",
+			image: Image{BaseName: "cgr.dev/chainguard/static:latest", BaseDigest: digestOf('2')}, cands: []BaseCandidate{staticOther, alpine}},
+		{name: "annotated base proved by layers but not trusted",
+			image: Image{BaseName: "evil.io/base:1"}, cands: []BaseCandidate{evil},
+			wantSubj: "evil.io/base:1", wantMsg: "base evil.io/base:1 is not in the trusted list (its layers are the bottom of the image's; trusted: " + trustedList + ")"},
+		{name: "annotated untrusted base proved, even above a trusted base",
+			image: Image{BaseName: "evil.io/base:1", BaseDigest: digestOf('7')}, cands: []BaseCandidate{alpine, evil},
+			wantSubj: "evil.io/base:1@" + digestOf('7'), wantMsg: "base evil.io/base:1@" + digestOf('7') + " is not in the trusted list (its layers are the bottom of the image's; trusted: " + trustedList + ")"},
+		{name: "annotated untrusted base, nothing proved, not required",
+			image:    Image{BaseName: "evil.io/base:1"},
+			wantSubj: "evil.io/base:1", wantMsg: "the image's annotations name base evil.io/base:1, which is not in the trusted list (" + trustedList + "), and no trusted base is proved by the image's layers"},
+		{name: "annotated untrusted base not resolved, trusted base proved",
+			image: Image{BaseName: "evil.io/base:1"}, cands: []BaseCandidate{alpine}},
+		{name: "annotated trusted digest-pinned base with another digest is untrusted",
+			image:    Image{BaseName: "docker.io/library/debian:12", BaseDigest: digestOf('6')},
+			wantSubj: "docker.io/library/debian:12@" + digestOf('6'), wantMsg: "the image's annotations name base docker.io/library/debian:12@" + digestOf('6') + ", which is not in the trusted list (" + trustedList + "), and no trusted base is proved by the image's layers"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			img := tt.image
+			img.Repository = "ghcr.io/acme/app"
+			if img.DiffIDs == nil {
+				img.DiffIDs = layers
+			}
+			p := &Policy{BaseImage: &BaseImageRule{Trusted: trusted, Require: tt.require}}
+			d := Evaluate(p, Facts{Now: now, Image: img, BaseCandidates: tt.cands})
+			if tt.wantSubj == "" {
+				if !d.Passed || len(d.Violations) != 0 {
+					t.Fatalf("violations: %+v", d.Violations)
+				}
+				return
+			}
+			want := []Violation{{Rule: RuleBaseImage, Action: ActionStop, Subject: tt.wantSubj, Message: tt.wantMsg}}
+			if d.Passed || !equalViolations(d.Violations, want) {
+				t.Errorf("got  %+v\nwant %+v", d.Violations, want)
+			}
+		})
+	}
+}
+
+func TestBaseImageWarn(t *testing.T) {
+	p := &Policy{BaseImage: &BaseImageRule{Action: ActionWarn, Trusted: []string{"cgr.dev/chainguard/*"}, Require: true}}
+	d := Evaluate(p, Facts{Image: Image{Repository: "ghcr.io/a/b", DiffIDs: []string{"sha256:a"}}})
+	if !d.Passed || len(d.Violations) != 1 || d.Violations[0].Action != ActionWarn {
+		t.Errorf("got %+v", d)
+	}
+}

@@ -1,0 +1,450 @@
+package policy
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Facts is what the caller knows about one image. The engine trusts them as
+// given and reads nothing else.
+type Facts struct {
+	// Now is the evaluation time, for exception expiry. A zero Now makes
+	// every exception that has an expiry count as lapsed.
+	Now      time.Time
+	Image    Image
+	Findings []Finding
+	// Passwd and Group are /etc/passwd and /etc/group from the image's final
+	// filesystem, nil when absent, for resolving the user.
+	Passwd, Group []byte
+	// BaseCandidates are the trusted base references the caller could
+	// resolve (for the image's platform), plus the annotated base when it
+	// could be resolved.
+	BaseCandidates []BaseCandidate
+}
+
+// Image identifies the image under evaluation.
+type Image struct {
+	Reference  string   // as given by the user
+	Repository string   // "registry/repository", e.g. "ghcr.io/acme/app", "index.docker.io/library/alpine"
+	Digest     string   // of the platform manifest
+	User       string   // USER from the config, as written
+	DiffIDs    []string // layer diff_ids, bottom first
+	BaseName   string   // org.opencontainers.image.base.name annotation, "" when absent
+	BaseDigest string   // org.opencontainers.image.base.digest annotation, "" when absent
+}
+
+// Finding is one vulnerability match from the scanner.
+type Finding struct {
+	ID        string
+	Aliases   []string
+	Severity  string   // negligible|low|medium|high|critical|unknown, case-insensitive
+	CVSSScore *float64 // base score, nil when unknown
+	Package   string
+	Version   string
+	Type      string   // package type, e.g. "npm", "apk"
+	FixState  string   // fixed|not-fixed|wont-fix|unknown
+	FixedIn   []string // versions that fix it
+	New       bool     // first seen after the image was first scanned
+}
+
+// BaseCandidate is a possible base image the caller resolved.
+type BaseCandidate struct {
+	Trusted    string   // the policy entry it was resolved from, "" if only from the annotation
+	Repository string   // registry/repository
+	Digest     string   // of the platform manifest
+	Tags       []string // the tag it was resolved from, if any
+	DiffIDs    []string // layer diff_ids, bottom first
+}
+
+// Decision is the outcome of Evaluate.
+type Decision struct {
+	Passed     bool          // false iff a violation has action "stop"
+	Violations []Violation   // sorted by rule, subject, message; warn-level ones included
+	Suppressed []Suppression // sorted by subject; findings suppressed by an ignore entry or OpenVEX
+}
+
+// Violation is one way the image breaks the policy.
+type Violation struct {
+	Rule    string // "vulnerabilities", "user", "base_image", "registries" or "policy"
+	Action  string // "stop" or "warn"
+	Subject string // the vulnerability id and package@version, the user, the base or the repository
+	Message string // a readable explanation
+}
+
+// Suppression records a finding that would have violated the vulnerabilities
+// rule but was suppressed.
+type Suppression struct {
+	Subject string // as in Violation.Subject
+	Source  string // "ignore" or "vex"
+	Reason  string // which entry or statement, and why
+}
+
+// Evaluate applies the policy to the facts. It is fail-closed: an invalid or
+// nil policy gives a failed decision with one "policy" violation.
+//
+// Vulnerabilities: a finding counts when its severity is at or above
+// fail_on_severity ("unknown" ranks below negligible) or its CVSS score is at
+// or above max_cvss_score; with only_fixed, findings whose fix state is not
+// "fixed" never count. A counted finding is suppressed by the first active
+// ignore entry naming it, else by OpenVEX (see vexDecision); otherwise it is
+// one violation. Only counted findings appear in Decision.Suppressed.
+//
+// User: only the UID decides (see ResolveUser); a user whose UID cannot be
+// established is a violation.
+//
+// Base image: a candidate proves a base when its diff_ids are a non-empty
+// prefix of the image's and a trusted entry covers its repository, digest or
+// tag (trust is decided here, not taken from BaseCandidate.Trusted). An
+// annotated base proved by layers must be trusted; a claimed trusted base
+// that no candidate proves is a violation unless another trusted base is
+// proved; an annotated untrusted base fails unless a trusted base is proved.
+// Without annotations, require decides whether an unproved base fails.
+//
+// Registries: the repository must be under a trusted host or match a trusted
+// repository glob.
+func Evaluate(p *Policy, f Facts) Decision {
+	if err := p.Validate(); err != nil {
+		return finish(Decision{Violations: []Violation{{
+			Rule: RulePolicy, Action: ActionStop, Subject: "policy",
+			Message: "the policy is invalid, so no image can pass it: " + err.Error(),
+		}}})
+	}
+	n := p.normalized()
+	f.Image.Repository = normalizeRepository(f.Image.Repository)
+	var d Decision
+	if r := n.Vulnerabilities; r != nil {
+		vs, ss := evaluateVulnerabilities(r, f)
+		d.Violations = append(d.Violations, vs...)
+		d.Suppressed = append(d.Suppressed, ss...)
+	}
+	if r := n.User; r != nil && r.RequireNonRoot {
+		d.Violations = append(d.Violations, evaluateUser(r, f)...)
+	}
+	if r := n.BaseImage; r != nil {
+		d.Violations = append(d.Violations, evaluateBaseImage(r, f)...)
+	}
+	if r := n.Registries; r != nil {
+		d.Violations = append(d.Violations, evaluateRegistries(r, f)...)
+	}
+	return finish(d)
+}
+
+// finish sorts and de-duplicates the decision and sets Passed.
+func finish(d Decision) Decision {
+	slices.SortFunc(d.Violations, func(a, b Violation) int {
+		return cmp.Or(cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Subject, b.Subject),
+			cmp.Compare(a.Message, b.Message), cmp.Compare(a.Action, b.Action))
+	})
+	d.Violations = slices.Compact(d.Violations)
+	slices.SortFunc(d.Suppressed, func(a, b Suppression) int {
+		return cmp.Or(cmp.Compare(a.Subject, b.Subject), cmp.Compare(a.Source, b.Source), cmp.Compare(a.Reason, b.Reason))
+	})
+	d.Suppressed = slices.Compact(d.Suppressed)
+	d.Passed = !slices.ContainsFunc(d.Violations, func(v Violation) bool { return v.Action == ActionStop })
+	return d
+}
+
+// evaluateVulnerabilities gives one violation per counted finding that no
+// active ignore entry or OpenVEX statement suppresses.
+func evaluateVulnerabilities(r *VulnerabilityRule, f Facts) ([]Violation, []Suppression) {
+	vex := loadVEX(r.VEXDocuments)
+	var vs []Violation
+	var ss []Suppression
+	for _, fd := range f.Findings {
+		why := countReasons(r, fd)
+		if len(why) == 0 {
+			continue
+		}
+		subject := findingSubject(fd)
+		var active *Ignore
+		var activeIndex int
+		var lapsed []Ignore
+		for i, ig := range r.Ignore {
+			if !ignoreMatches(ig, fd) {
+				continue
+			}
+			if ignoreActive(ig, f.Now) {
+				active, activeIndex = &r.Ignore[i], i
+				break
+			}
+			lapsed = append(lapsed, ig)
+		}
+		if active != nil {
+			reason := fmt.Sprintf("vulnerabilities.ignore[%d] (%s): %s", activeIndex, active.ID, active.Reason)
+			if active.Expires != "" {
+				reason += " (until " + active.Expires + ")"
+			}
+			ss = append(ss, Suppression{Subject: subject, Source: "ignore", Reason: reason})
+			continue
+		}
+		if e, ok := vexDecision(vex, fd, f.Image); ok {
+			ss = append(ss, Suppression{Subject: subject, Source: "vex", Reason: e.reason()})
+			continue
+		}
+		msg := findingDescription(fd) + "; " + strings.Join(why, " and ")
+		if fd.New {
+			msg += " (new since first scan)"
+		}
+		for _, ig := range lapsed {
+			msg += fmt.Sprintf("; exception for %s lapsed on %s (reason: %s)", ig.ID, ig.Expires, ig.Reason)
+		}
+		vs = append(vs, Violation{Rule: RuleVulnerabilities, Action: r.Action, Subject: subject, Message: msg})
+	}
+	return vs, ss
+}
+
+// countReasons says why a finding counts against the rule, or nothing.
+func countReasons(r *VulnerabilityRule, fd Finding) []string {
+	if r.OnlyFixed && !strings.EqualFold(strings.TrimSpace(fd.FixState), "fixed") {
+		return nil
+	}
+	var why []string
+	if r.FailOnSeverity != "" && severityRank(fd.Severity) >= severityRank(r.FailOnSeverity) {
+		why = append(why, "severity at or above fail_on_severity "+r.FailOnSeverity)
+	}
+	if r.MaxCVSSScore != nil && fd.CVSSScore != nil && *fd.CVSSScore >= *r.MaxCVSSScore {
+		why = append(why, "CVSS at or above max_cvss_score "+formatScore(*r.MaxCVSSScore))
+	}
+	return why
+}
+
+func ignoreMatches(ig Ignore, fd Finding) bool {
+	return findingHasID(fd, ig.ID) && (ig.Package == "" || ig.Package == fd.Package)
+}
+
+// ignoreActive reports whether an exception still holds at now: one without
+// expiry always does; one with an expiry until that instant (exclusive).
+func ignoreActive(ig Ignore, now time.Time) bool {
+	if ig.Expires == "" {
+		return true
+	}
+	exp, err := parseExpiry(ig.Expires)
+	return err == nil && !now.IsZero() && now.Before(exp)
+}
+
+// findingHasID reports whether id is the finding's id or one of its aliases,
+// case-insensitively.
+func findingHasID(fd Finding, id string) bool {
+	id = strings.TrimSpace(id)
+	if strings.EqualFold(fd.ID, id) {
+		return true
+	}
+	return slices.ContainsFunc(fd.Aliases, func(a string) bool { return strings.EqualFold(a, id) })
+}
+
+// findingSubject is "ID package@version" (or less, when parts are unknown).
+func findingSubject(fd Finding) string {
+	s := fd.ID
+	if fd.Package != "" {
+		s += " " + fd.Package
+		if fd.Version != "" {
+			s += "@" + fd.Version
+		}
+	}
+	return s
+}
+
+// findingDescription is "ID in package version (type): severity, CVSS, fix".
+func findingDescription(fd Finding) string {
+	s := fd.ID
+	if fd.Package != "" {
+		s += " in " + fd.Package
+		if fd.Version != "" {
+			s += " " + fd.Version
+		}
+		if fd.Type != "" {
+			s += " (" + fd.Type + ")"
+		}
+	}
+	sev := strings.ToLower(strings.TrimSpace(fd.Severity))
+	if sev == "" {
+		sev = "unknown"
+	}
+	parts := []string{sev + " severity"}
+	if fd.CVSSScore != nil {
+		parts = append(parts, "CVSS "+formatScore(*fd.CVSSScore))
+	}
+	state := strings.ToLower(strings.TrimSpace(fd.FixState))
+	switch {
+	case len(fd.FixedIn) > 0:
+		parts = append(parts, "fixed in "+strings.Join(fd.FixedIn, ", "))
+	case state == "fixed":
+		parts = append(parts, "fixed (version not known)")
+	case state == "wont-fix":
+		parts = append(parts, "no fix (won't fix)")
+	default:
+		parts = append(parts, "no fix")
+	}
+	return s + ": " + strings.Join(parts, ", ")
+}
+
+func formatScore(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// evaluateUser checks require_non_root. Only the UID decides: the group part
+// of USER does not make a user root or non-root.
+func evaluateUser(r *UserRule, f Facts) []Violation {
+	user := strings.TrimSpace(f.Image.User)
+	name, _, _ := strings.Cut(user, ":")
+	violation := func(msg string) []Violation {
+		subject := user
+		if subject == "" {
+			subject = "root"
+		}
+		return []Violation{{Rule: RuleUser, Action: r.Action, Subject: subject, Message: msg}}
+	}
+	uid, _, err := resolveUID(name, f.Passwd)
+	switch {
+	case err != nil:
+		return violation(err.Error())
+	case uid != 0:
+		return nil
+	case user == "":
+		return violation("the image sets no USER, so it runs as root")
+	case name == "root" || name == "" || isNumeric(name):
+		return violation(fmt.Sprintf("USER %q runs as root (UID 0)", user))
+	}
+	return violation(fmt.Sprintf("USER %q runs as root: %q has UID 0 in the image's /etc/passwd", user, name))
+}
+
+func isNumeric(s string) bool { _, ok := numericID(s); return ok }
+
+// candidate is a BaseCandidate with what the engine concluded about it.
+type candidate struct {
+	BaseCandidate
+	proved  bool // its layers are a non-empty prefix of the image's
+	trusted bool // a trusted entry covers it
+}
+
+// evaluateBaseImage checks that a trusted base is proved by the image's
+// layers; an annotation alone proves nothing.
+func evaluateBaseImage(r *BaseImageRule, f Facts) []Violation {
+	var entries []ref
+	for _, s := range r.Trusted {
+		if e, err := parseRef(s); err == nil {
+			entries = append(entries, e)
+		}
+	}
+	trusted := func(repo, digest string, tags []string) bool {
+		return slices.ContainsFunc(entries, func(e ref) bool { return e.matches(repo, digest, tags) })
+	}
+	var cands []candidate
+	provedTrusted := false
+	for _, bc := range f.BaseCandidates {
+		c := candidate{BaseCandidate: bc}
+		c.Repository = normalizeRepository(bc.Repository)
+		c.proved = isLayerPrefix(bc.DiffIDs, f.Image.DiffIDs)
+		c.trusted = trusted(c.Repository, c.Digest, c.Tags)
+		provedTrusted = provedTrusted || (c.proved && c.trusted)
+		cands = append(cands, c)
+	}
+	violation := func(subject, format string, args ...any) []Violation {
+		return []Violation{{Rule: RuleBaseImage, Action: r.Action, Subject: subject, Message: fmt.Sprintf(format, args...)}}
+	}
+	trustedList := strings.Join(r.Trusted, ", ")
+
+	if cl, ok := parseClaim(f.Image); ok {
+		var fromClaim, provedClaim []candidate
+		for _, c := range cands {
+			if cl.covers(c) {
+				fromClaim = append(fromClaim, c)
+				if c.proved {
+					provedClaim = append(provedClaim, c)
+				}
+			}
+		}
+		claimTrusted := trusted(cl.repo, cl.digest, cl.tags())
+		if cl.repo == "" { // only a digest: trusted when an entry pins it
+			claimTrusted = slices.ContainsFunc(entries, func(e ref) bool { return e.digest != "" && e.digest == cl.digest })
+		}
+		switch {
+		case slices.ContainsFunc(provedClaim, func(c candidate) bool { return !c.trusted }):
+			return violation(cl.label, "base %s is not in the trusted list (its layers are the bottom of the image's; trusted: %s)", cl.label, trustedList)
+		case len(provedClaim) > 0 || provedTrusted:
+			return nil
+		case claimTrusted && len(fromClaim) == 0:
+			return violation(cl.label, "the image's annotations claim base %s, but that base could not be resolved to compare its layers with the image's, so the claim is not proved", cl.label)
+		case claimTrusted:
+			return violation(cl.label, "the image's annotations claim base %s, but its layers do not match the image's (forged or stale annotation)", cl.label)
+		default:
+			return violation(cl.label, "the image's annotations name base %s, which is not in the trusted list (%s), and no trusted base is proved by the image's layers", cl.label, trustedList)
+		}
+	}
+	if provedTrusted || !r.Require {
+		return nil
+	}
+	if len(cands) == 0 {
+		return violation("base image", "a trusted base is required, but none of the trusted bases (%s) could be resolved to compare layers with", trustedList)
+	}
+	var tried []string
+	for _, c := range cands {
+		tried = append(tried, c.Repository+"@"+c.Digest)
+	}
+	slices.Sort(tried)
+	return violation("base image", "a trusted base is required, but the layers of no trusted base (%s) are the bottom of the image's; checked: %s", trustedList, strings.Join(tried, ", "))
+}
+
+// isLayerPrefix reports whether base is a non-empty prefix of layers.
+func isLayerPrefix(base, layers []string) bool {
+	return len(base) > 0 && len(base) <= len(layers) && slices.Equal(base, layers[:len(base)])
+}
+
+// claim is the base an image's annotations name.
+type claim struct {
+	label  string // as annotated, for messages
+	repo   string // normalised, "" when only a digest (or an unparsable name) is given
+	tag    string
+	digest string
+}
+
+func parseClaim(img Image) (claim, bool) {
+	if img.BaseName == "" && img.BaseDigest == "" {
+		return claim{}, false
+	}
+	c := claim{label: img.BaseName, digest: img.BaseDigest}
+	if r, err := parseRef(img.BaseName); err == nil && !strings.ContainsAny(r.repo, "*?[") {
+		c.repo, c.tag = r.repo, r.tag
+		if c.digest == "" {
+			c.digest = r.digest
+		}
+	}
+	switch {
+	case c.label == "":
+		c.label = img.BaseDigest
+	case img.BaseDigest != "" && !strings.Contains(c.label, img.BaseDigest):
+		c.label += "@" + img.BaseDigest
+	}
+	return c, true
+}
+
+func (c claim) tags() []string {
+	if c.tag == "" {
+		return nil
+	}
+	return []string{c.tag}
+}
+
+// covers reports whether a candidate is the claimed base: same digest, or
+// same repository with the claimed tag (or any tag when none is claimed).
+func (c claim) covers(bc candidate) bool {
+	if c.digest != "" {
+		return bc.Digest == c.digest
+	}
+	return c.repo != "" && bc.Repository == c.repo && (c.tag == "" || slices.Contains(bc.Tags, c.tag))
+}
+
+// evaluateRegistries checks that the image's repository matches a trusted
+// host or repository glob.
+func evaluateRegistries(r *RegistryRule, f Facts) []Violation {
+	repo := f.Image.Repository
+	for _, s := range r.Trusted {
+		if e, err := parseRegistryEntry(s); err == nil && e.matches(repo) {
+			return nil
+		}
+	}
+	return []Violation{{Rule: RuleRegistries, Action: r.Action, Subject: repo,
+		Message: fmt.Sprintf("repository %s is not from a trusted registry (trusted: %s)", repo, strings.Join(r.Trusted, ", "))}}
+}

@@ -1,0 +1,175 @@
+package policy
+
+import (
+	"errors"
+	"testing"
+)
+
+const testPasswd = `# /etc/passwd of a test image
+
+root:x:0:0:root:/root:/bin/sh
+  # an indented comment
+daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
+broken line without colons
+short:x:5
+badid:x:abc:1::/:/bin/false
+badgid:x:7:xyz::/:/bin/false
++nisuser::::::
+:x:8:8:no name:/:/bin/false
+toor:x:0:0:second root:/root:/bin/sh
+app:x:1000:1000:app user:/home/app:/bin/sh
+app:x:2000:2000:shadowed duplicate:/:/bin/sh
+web:x:33:33:www:/var/www:/usr/sbin/nologin
+crlf:x:1001:1001::/home/crlf:/bin/sh` + "\r\n" + `nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin`
+
+const testGroup = `# /etc/group
+root:x:0:
+staff:x:50:app
+app:x:1000:
+broken
+badgid:x:notanumber:
+nogroup:x:65534:
+`
+
+func TestResolveUser(t *testing.T) {
+	tests := []struct {
+		name          string
+		user          string
+		passwd, group []byte
+		uid, gid      int
+		err           error // sentinel the error must wrap
+		msg           string
+	}{
+		{name: "empty is root", user: "", passwd: []byte(testPasswd), uid: 0, gid: 0},
+		{name: "empty without passwd", user: "", uid: 0, gid: 0},
+		{name: "blank is root", user: "  ", uid: 0, gid: 0},
+		{name: "root by name", user: "root", passwd: []byte(testPasswd), uid: 0, gid: 0},
+		{name: "root without passwd", user: "root", uid: 0, gid: 0},
+		{name: "root with empty passwd", user: "root", passwd: []byte{}, uid: 0, gid: 0},
+		{name: "uid 0", user: "0", uid: 0, gid: 0},
+		{name: "0:0", user: "0:0", uid: 0, gid: 0},
+		{name: "root:staff", user: "root:staff", passwd: []byte(testPasswd), group: []byte(testGroup), uid: 0, gid: 50},
+		{name: "0:1000", user: "0:1000", uid: 0, gid: 1000},
+		{name: "named user with uid 0", user: "toor", passwd: []byte(testPasswd), uid: 0, gid: 0},
+		{name: "numeric user without passwd", user: "1000", uid: 1000, gid: 0},
+		{name: "numeric user takes primary gid from passwd", user: "33", passwd: []byte(testPasswd), uid: 33, gid: 33},
+		{name: "numeric user not in passwd", user: "4242", passwd: []byte(testPasswd), uid: 4242, gid: 0},
+		{name: "1000:1000 without files", user: "1000:1000", uid: 1000, gid: 1000},
+		{name: "named user", user: "app", passwd: []byte(testPasswd), uid: 1000, gid: 1000},
+		{name: "first passwd entry wins", user: "app", passwd: []byte(testPasswd + "\napp:x:3000:3000::/:/bin/sh"), uid: 1000, gid: 1000},
+		{name: "app:app via group", user: "app:app", passwd: []byte(testPasswd), group: []byte(testGroup), uid: 1000, gid: 1000},
+		{name: "app:staff via group", user: "app:staff", passwd: []byte(testPasswd), group: []byte(testGroup), uid: 1000, gid: 50},
+		{name: "app:numeric group", user: "app:4000", passwd: []byte(testPasswd), uid: 1000, gid: 4000},
+		{name: "app:root without group file", user: "app:root", passwd: []byte(testPasswd), uid: 1000, gid: 0},
+		{name: "empty group keeps primary", user: "web:", passwd: []byte(testPasswd), uid: 33, gid: 33},
+		{name: "empty user part is root", user: ":50", uid: 0, gid: 50},
+		{name: "CRLF line", user: "crlf", passwd: []byte(testPasswd), uid: 1001, gid: 1001},
+		{name: "line after CRLF", user: "nobody", passwd: []byte(testPasswd), uid: 65534, gid: 65534},
+		{name: "surrounding spaces", user: " app ", passwd: []byte(testPasswd), uid: 1000, gid: 1000},
+		{name: "largest uid", user: "4294967295", uid: 4294967295, gid: 0},
+		{name: "named user missing", user: "ghost", passwd: []byte(testPasswd), err: ErrUnknownUser,
+			msg: `user "ghost" is not in the image's /etc/passwd, so its UID cannot be established`},
+		{name: "named user without passwd", user: "app", err: ErrUnknownUser,
+			msg: `user "app" cannot be looked up because the image has no /etc/passwd, so its UID cannot be established`},
+		{name: "malformed short line is skipped", user: "short", passwd: []byte(testPasswd), err: ErrUnknownUser,
+			msg: `user "short" is not in the image's /etc/passwd, so its UID cannot be established`},
+		{name: "malformed uid is skipped", user: "badid", passwd: []byte(testPasswd), err: ErrUnknownUser,
+			msg: `user "badid" is not in the image's /etc/passwd, so its UID cannot be established`},
+		{name: "malformed gid is skipped", user: "badgid", passwd: []byte(testPasswd), err: ErrUnknownUser,
+			msg: `user "badgid" is not in the image's /etc/passwd, so its UID cannot be established`},
+		{name: "comment is not a user", user: "# /etc/passwd of a test image", passwd: []byte(testPasswd), err: ErrUnknownUser,
+			msg: `user "# /etc/passwd of a test image" is not in the image's /etc/passwd, so its UID cannot be established`},
+		{name: "NIS line is skipped", user: "+nisuser", passwd: []byte(testPasswd), err: ErrUnknownUser,
+			msg: `user "+nisuser" is not in the image's /etc/passwd, so its UID cannot be established`},
+		{name: "negative uid is a name", user: "-1", passwd: []byte(testPasswd), err: ErrUnknownUser,
+			msg: `user "-1" is not in the image's /etc/passwd, so its UID cannot be established`},
+		{name: "uid too large is a name", user: "4294967296", passwd: []byte(testPasswd), err: ErrUnknownUser,
+			msg: `user "4294967296" is not in the image's /etc/passwd, so its UID cannot be established`},
+		{name: "group missing", user: "app:wheel", passwd: []byte(testPasswd), group: []byte(testGroup), err: ErrUnknownGroup,
+			msg: `group "wheel" is not in the image's /etc/group, so its GID cannot be established`},
+		{name: "group file absent", user: "1000:staff", err: ErrUnknownGroup,
+			msg: `group "staff" cannot be looked up because the image has no /etc/group, so its GID cannot be established`},
+		{name: "malformed group line is skipped", user: "1000:badgid", group: []byte(testGroup), err: ErrUnknownGroup,
+			msg: `group "badgid" is not in the image's /etc/group, so its GID cannot be established`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			uid, gid, err := ResolveUser(tt.user, tt.passwd, tt.group)
+			if tt.err != nil {
+				if !errors.Is(err, tt.err) || err.Error() != tt.msg {
+					t.Fatalf("err = %v, want %q wrapping %v", err, tt.msg, tt.err)
+				}
+				if uid != 0 || gid != 0 {
+					t.Errorf("uid, gid = %d, %d on error", uid, gid)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("err = %v", err)
+			}
+			if uid != tt.uid || gid != tt.gid {
+				t.Errorf("uid, gid = %d, %d; want %d, %d", uid, gid, tt.uid, tt.gid)
+			}
+		})
+	}
+}
+
+func TestEvaluateUser(t *testing.T) {
+	passwd := []byte(testPasswd)
+	group := []byte(testGroup)
+	tests := []struct {
+		user     string
+		passwd   []byte
+		wantMsg  string // "" means no violation
+		wantSubj string
+	}{
+		{"", passwd, "the image sets no USER, so it runs as root", "root"},
+		{"", nil, "the image sets no USER, so it runs as root", "root"},
+		{"root", passwd, `USER "root" runs as root (UID 0)`, "root"},
+		{"root", nil, `USER "root" runs as root (UID 0)`, "root"},
+		{"0", nil, `USER "0" runs as root (UID 0)`, "0"},
+		{"0:0", nil, `USER "0:0" runs as root (UID 0)`, "0:0"},
+		{"root:staff", passwd, `USER "root:staff" runs as root (UID 0)`, "root:staff"},
+		{"root:anything", nil, `USER "root:anything" runs as root (UID 0)`, "root:anything"},
+		{"0:1000", nil, `USER "0:1000" runs as root (UID 0)`, "0:1000"},
+		{":1000", nil, `USER ":1000" runs as root (UID 0)`, ":1000"},
+		{"toor", passwd, `USER "toor" runs as root: "toor" has UID 0 in the image's /etc/passwd`, "toor"},
+		{"toor:staff", passwd, `USER "toor:staff" runs as root: "toor" has UID 0 in the image's /etc/passwd`, "toor:staff"},
+		{"app", nil, `user "app" cannot be looked up because the image has no /etc/passwd, so its UID cannot be established`, "app"},
+		{"ghost", passwd, `user "ghost" is not in the image's /etc/passwd, so its UID cannot be established`, "ghost"},
+		{"1000", nil, "", ""},
+		{"1000:1000", nil, "", ""},
+		{"1000:0", nil, "", ""},
+		{"app", passwd, "", ""},
+		{"app:app", passwd, "", ""},
+		{"app:unknowngroup", passwd, "", ""}, // only the UID decides
+		{"nobody", passwd, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.user, func(t *testing.T) {
+			p := &Policy{User: &UserRule{RequireNonRoot: true}}
+			d := Evaluate(p, Facts{Image: Image{User: tt.user}, Passwd: tt.passwd, Group: group})
+			if tt.wantMsg == "" {
+				if !d.Passed || len(d.Violations) != 0 {
+					t.Fatalf("violations %+v", d.Violations)
+				}
+				return
+			}
+			want := []Violation{{Rule: RuleUser, Action: ActionStop, Subject: tt.wantSubj, Message: tt.wantMsg}}
+			if d.Passed || !equalViolations(d.Violations, want) {
+				t.Errorf("got %+v (passed %v), want %+v", d.Violations, d.Passed, want)
+			}
+		})
+	}
+}
+
+func TestUserRuleOffOrWarn(t *testing.T) {
+	d := Evaluate(&Policy{User: &UserRule{RequireNonRoot: false}}, Facts{Image: Image{User: "root"}})
+	if !d.Passed || len(d.Violations) != 0 {
+		t.Errorf("require_non_root false: %+v", d)
+	}
+	d = Evaluate(&Policy{User: &UserRule{Action: ActionWarn, RequireNonRoot: true}}, Facts{Image: Image{User: "root"}})
+	if !d.Passed || len(d.Violations) != 1 || d.Violations[0].Action != ActionWarn {
+		t.Errorf("warn: %+v", d)
+	}
+}
