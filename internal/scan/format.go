@@ -1,0 +1,78 @@
+package scan
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/anchore/syft/syft/format/cyclonedxjson"
+	"github.com/anchore/syft/syft/format/spdxjson"
+	"github.com/anchore/syft/syft/format/syftjson"
+	"github.com/anchore/syft/syft/sbom"
+)
+
+// The SBOM formats a scan can return.
+const (
+	FormatCycloneDXJSON = "cyclonedx-json"
+	FormatSPDXJSON      = "spdx-json"
+	FormatSyftJSON      = "syft-json"
+)
+
+// Formats lists the SBOM formats, sorted.
+var Formats = []string{FormatCycloneDXJSON, FormatSPDXJSON, FormatSyftJSON}
+
+func validFormat(f string) bool { return slices.Contains(Formats, f) }
+
+var nowUTC = func() time.Time { return time.Now().UTC() }
+
+func encode(sb *sbom.SBOM, format string) ([]byte, error) {
+	var enc sbom.FormatEncoder
+	var err error
+	switch format {
+	case FormatSyftJSON:
+		enc, err = syftjson.NewFormatEncoderWithConfig(syftjson.DefaultEncoderConfig())
+	case FormatCycloneDXJSON:
+		enc, err = cyclonedxjson.NewFormatEncoderWithConfig(cyclonedxjson.DefaultEncoderConfig())
+	case FormatSPDXJSON:
+		enc, err = spdxjson.NewFormatEncoderWithConfig(spdxjson.DefaultEncoderConfig())
+	default:
+		return nil, fmt.Errorf("unknown SBOM format %q", format)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := enc.Encode(&buf, *sb); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// sbomIn returns the entry's SBOM in format, encoding it once and caching
+// the bytes: some formats carry a timestamp or a random serial number, and
+// a data source must give the same answer at every plan.
+func (s *Scanner) sbomIn(ce *cachedEntry, format string) (string, error) {
+	if format == FormatSyftJSON {
+		return string(ce.entry.SyftJSON), nil
+	}
+	s.entryMu.Lock()
+	defer s.entryMu.Unlock()
+	if doc, ok := ce.entry.Formats[format]; ok {
+		return doc, nil
+	}
+	sb, _, _, err := syftjson.NewFormatDecoder().Decode(bytes.NewReader(ce.entry.SyftJSON))
+	if err != nil {
+		return "", err
+	}
+	b, err := encode(sb, format)
+	if err != nil {
+		return "", err
+	}
+	if ce.entry.Formats == nil {
+		ce.entry.Formats = map[string]string{}
+	}
+	ce.entry.Formats[format] = string(b)
+	_ = s.cache.Store(ce.entry)
+	return string(b), nil
+}

@@ -1,0 +1,473 @@
+// Package scan finds the packages in an image with syft and matches them
+// against grype's vulnerability database. The SBOM of a digest is cached on
+// disk, so a later plan re-matches it against the current database without
+// pulling a layer: a CVE published after the first scan shows up then.
+package scan
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/anchore/grype/grype"
+	"github.com/anchore/grype/grype/distro"
+	"github.com/anchore/grype/grype/match"
+	"github.com/anchore/grype/grype/matcher"
+	"github.com/anchore/grype/grype/matcher/dpkg"
+	"github.com/anchore/grype/grype/matcher/java"
+	"github.com/anchore/grype/grype/matcher/rpm"
+	"github.com/anchore/grype/grype/matcher/stock"
+	"github.com/anchore/grype/grype/pkg"
+	"github.com/anchore/grype/grype/version"
+	"github.com/anchore/grype/grype/vulnerability"
+	"github.com/anchore/syft/syft"
+	"github.com/anchore/syft/syft/cataloging"
+	"github.com/anchore/syft/syft/sbom"
+	"github.com/anchore/syft/syft/source"
+	"github.com/anchore/syft/syft/source/stereoscopesource"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/imagegate/terraform-provider-imagegate/internal/imagefs"
+	"github.com/imagegate/terraform-provider-imagegate/internal/registry"
+	"github.com/imagegate/terraform-provider-imagegate/internal/vulndb"
+)
+
+// Scope says which files are cataloged.
+type Scope string
+
+// The scopes.
+const (
+	// Squashed catalogs what the final filesystem holds.
+	Squashed Scope = "squashed"
+	// AllLayers also catalogs packages added in one layer and deleted in a
+	// later one: they still ship in the image.
+	AllLayers Scope = "all-layers"
+)
+
+// Severities are grype's severity names, lowest first.
+var Severities = []string{"unknown", "negligible", "low", "medium", "high", "critical"}
+
+// Request is one scan.
+type Request struct {
+	Reference string
+	Platform  string
+	Scope     Scope
+	// SBOMFormat, when set, asks for the SBOM in that format (see Formats).
+	SBOMFormat string
+}
+
+// Result is what a scan found.
+type Result struct {
+	Digest          string
+	PinnedReference string
+	Distro          *Distro
+	PackageCount    int
+	Packages        []Package // sorted by name, version, type
+	Vulnerabilities []Vulnerability
+	SeverityCounts  map[string]int
+	DB              vulndb.Status
+	SBOM            string
+	// Files holds the image's account files (for the user rule).
+	Files map[string][]byte
+	// Cached is true when the SBOM came from the cache (no layer pulled).
+	Cached   bool
+	Warnings []string
+}
+
+// Distro is the operating system syft found.
+type Distro struct{ ID, Version string }
+
+// Package is one package syft found.
+type Package struct{ Name, Version, Type, PURL string }
+
+// Vulnerability is one finding: a vulnerability in one package.
+type Vulnerability struct {
+	ID             string
+	Aliases        []string
+	Severity       string
+	CVSSScore      *float64
+	CVSSVector     string
+	PackageName    string
+	PackageVersion string
+	PackageType    string
+	PURL           string
+	FixState       string
+	FixedIn        []string
+	Namespace      string
+	URLs           []string
+	LayerDigest    string
+	// New is true when the finding was not there when the image was first
+	// scanned: the database learned of it later.
+	New bool
+}
+
+// Scanner scans images with one registry client, one database and one SBOM
+// cache. It is safe for concurrent use.
+type Scanner struct {
+	registry *registry.Client
+	db       *vulndb.Manager
+	cache    *Cache
+	flight   singleflight.Group
+	catalogs chan struct{}
+	// entryMu guards the entries' later writes (initial findings, formats).
+	entryMu sync.Mutex
+	// entries keeps this process's entries, so every read of a digest in
+	// one plan shares one catalog.
+	entries sync.Map // digest|scope -> *cachedEntry
+}
+
+// New returns a Scanner.
+func New(reg *registry.Client, db *vulndb.Manager, cacheDir string) *Scanner {
+	if cacheDir == "" {
+		cacheDir = DefaultCacheDir()
+	}
+	// Cataloging unpacks every layer: bound how many run at once.
+	return &Scanner{registry: reg, db: db, cache: NewCache(cacheDir), catalogs: make(chan struct{}, max(2, runtime.NumCPU()))}
+}
+
+// Scan resolves the reference, catalogs the image (or loads its cached
+// SBOM) and matches it against the database. Any failure to finish is an
+// error: a scan never returns a shorter list instead.
+func (s *Scanner) Scan(ctx context.Context, req Request) (*Result, error) {
+	if req.Scope == "" {
+		req.Scope = Squashed
+	}
+	if req.Scope != Squashed && req.Scope != AllLayers {
+		return nil, fmt.Errorf("scope %q is not %q or %q", req.Scope, Squashed, AllLayers)
+	}
+	if req.SBOMFormat != "" && !validFormat(req.SBOMFormat) {
+		return nil, fmt.Errorf("sbom_format %q is not one of %s", req.SBOMFormat, strings.Join(Formats, ", "))
+	}
+	res, err := s.registry.Resolve(ctx, req.Reference, req.Platform)
+	if err != nil {
+		return nil, err
+	}
+	// Open the database before pulling anything: a stale or missing
+	// database fails the scan without the cost of a pull.
+	db, err := s.db.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	digest := res.Digest.String()
+	pinned := res.Ref.Context().Name() + "@" + digest
+	key := digest + "|" + string(req.Scope)
+	v, err, _ := s.flight.Do(key, func() (any, error) {
+		if ce, ok := s.entries.Load(key); ok {
+			return &cachedEntry{entry: ce.(*cachedEntry).entry, cached: true}, nil
+		}
+		ce, err := s.entry(ctx, res, pinned, req.Scope)
+		if err == nil {
+			s.entries.Store(key, ce)
+		}
+		return ce, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	ce := v.(*cachedEntry)
+
+	out, err := s.match(ctx, db, ce)
+	if err != nil {
+		return nil, fmt.Errorf("matching %s against the vulnerability database: %w", pinned, err)
+	}
+	out.Digest, out.PinnedReference, out.DB, out.Files, out.Cached = digest, pinned, db.Status, ce.entry.Files, ce.cached
+	out.Warnings = append(out.Warnings, db.Warnings...)
+	if out.PackageCount == 0 {
+		out.Warnings = append(out.Warnings, fmt.Sprintf("syft found no packages in %s. The image may be built from scratch with files no cataloger recognises, or cataloging may have failed; the vulnerability list is empty because nothing was found, not because the image was checked clean.", pinned))
+	}
+	if req.SBOMFormat != "" {
+		if out.SBOM, err = s.sbomIn(ce, req.SBOMFormat); err != nil {
+			return nil, fmt.Errorf("encoding the SBOM of %s as %s: %w", pinned, req.SBOMFormat, err)
+		}
+	}
+	return out, nil
+}
+
+// cachedEntry is an entry plus whether it came from disk. Entries are
+// shared between concurrent scans of one digest.
+type cachedEntry struct {
+	entry  *Entry
+	cached bool
+}
+
+// entry loads the cached SBOM of the digest or catalogs the image.
+func (s *Scanner) entry(ctx context.Context, res *registry.Resolved, pinned string, scope Scope) (*cachedEntry, error) {
+	digest := res.Digest.String()
+	if e := s.cache.Load(digest, scope); e != nil {
+		return &cachedEntry{entry: e, cached: true}, nil
+	}
+	select {
+	case s.catalogs <- struct{}{}:
+		defer func() { <-s.catalogs }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	e, err := catalog(ctx, res, pinned, scope)
+	if err != nil {
+		return nil, fmt.Errorf("cataloging %s: %w", pinned, err)
+	}
+	return &cachedEntry{entry: e}, nil
+}
+
+// catalog pulls and unpacks the image and runs syft over it.
+func catalog(ctx context.Context, res *registry.Resolved, pinned string, scope Scope) (*Entry, error) {
+	m, err := res.Image.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	cf, err := res.Image.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	if len(cf.RootFS.DiffIDs) != len(m.Layers) {
+		return nil, fmt.Errorf("the manifest lists %d layers but the config %d diff_ids", len(m.Layers), len(cf.RootFS.DiffIDs))
+	}
+	e := &Entry{FormatVersion: cacheFormat, SyftVersion: SyftVersion, Digest: res.Digest.String(), Scope: scope, Layers: map[string]string{}}
+	for i, l := range m.Layers {
+		e.Layers[cf.RootFS.DiffIDs[i].String()] = l.Digest.String()
+	}
+	fsys, err := imagefs.Open(ctx, res.Image, res.Ref.String(), pinned)
+	if err != nil {
+		return nil, err
+	}
+	defer fsys.Close()
+	if e.Files, err = fsys.ReadFiles(imagefs.AccountFiles...); err != nil {
+		return nil, err
+	}
+	src := stereoscopesource.New(fsys.Image, stereoscopesource.ImageConfig{Reference: res.Ref.String()})
+	defer src.Close()
+	cfg := syft.DefaultCreateSBOMConfig()
+	cfg.Search.Scope = source.SquashedScope
+	if scope == AllLayers {
+		cfg.Search.Scope = source.AllLayersScope
+	}
+	// As the grype CLI does: Go symbols let grype drop Go findings whose
+	// vulnerable functions are not linked; packages without a version
+	// cannot be matched.
+	cfg.Packages.Golang = cfg.Packages.Golang.WithCaptureSymbols(cataloging.SymbolScopeAll)
+	cfg.Compliance.MissingVersion = cataloging.ComplianceActionDrop
+	sb, err := syft.CreateSBOM(ctx, src, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if e.SyftJSON, err = encode(sb, FormatSyftJSON); err != nil {
+		return nil, err
+	}
+	e.Created = nowUTC()
+	return e, nil
+}
+
+func matchers() []match.Matcher {
+	// The grype CLI's defaults: no Maven Central lookups, CPEs only for
+	// the stock matcher.
+	return matcher.NewDefaultMatchers(matcher.Config{
+		Java:  java.MatcherConfig{UseCPEs: false},
+		Stock: stock.MatcherConfig{UseCPEs: true},
+		Dpkg:  dpkg.MatcherConfig{MissingEpochStrategy: version.MissingEpochStrategyZero},
+		Rpm:   rpm.MatcherConfig{MissingEpochStrategy: version.MissingEpochStrategyAuto},
+	})
+}
+
+func (s *Scanner) match(ctx context.Context, db *vulndb.DB, ce *cachedEntry) (*Result, error) {
+	e := ce.entry
+	pkgs, pctx, sb, err := pkg.ProvideFromReader(bytes.NewReader(e.SyftJSON), pkg.ProviderConfig{
+		SynthesisConfig: pkg.SynthesisConfig{Distro: pkg.DistroConfig{FixChannels: distro.DefaultFixChannels()}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the SBOM: %w", err)
+	}
+	// A matcher records per-run state: one per scan, over the shared database.
+	vm := grype.VulnerabilityMatcher{VulnerabilityProvider: db.Provider, Matchers: matchers()}
+	matches, _, err := vm.FindMatchesContext(ctx, pkgs, pctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := &Result{SeverityCounts: map[string]int{}}
+	for _, sev := range Severities {
+		out.SeverityCounts[sev] = 0
+	}
+	if d := sb.Artifacts.LinuxDistribution; d != nil && d.ID != "" {
+		out.Distro = &Distro{ID: d.ID, Version: d.VersionID}
+	}
+	for p := range sb.Artifacts.Packages.Enumerate() {
+		out.Packages = append(out.Packages, Package{Name: p.Name, Version: p.Version, Type: string(p.Type), PURL: p.PURL})
+	}
+	sort.Slice(out.Packages, func(i, j int) bool { return lessStrings(out.Packages[i].key(), out.Packages[j].key()) })
+	out.PackageCount = len(out.Packages)
+
+	order := layerOrder(sb)
+	for _, m := range matches.Sorted() {
+		v := convert(db.Provider, m, e.Layers, order)
+		out.Vulnerabilities = append(out.Vulnerabilities, v)
+	}
+	sort.SliceStable(out.Vulnerabilities, func(i, j int) bool {
+		return lessStrings(out.Vulnerabilities[i].key(), out.Vulnerabilities[j].key())
+	})
+	out.Vulnerabilities = dedupe(out.Vulnerabilities)
+	s.markNew(ce, out.Vulnerabilities)
+	for _, v := range out.Vulnerabilities {
+		out.SeverityCounts[v.Severity]++
+	}
+	return out, nil
+}
+
+// markNew compares findings with those of the first match of the entry,
+// recording them (and caching the entry) on that first match.
+func (s *Scanner) markNew(ce *cachedEntry, vulns []Vulnerability) {
+	keys := make([]string, len(vulns))
+	for i, v := range vulns {
+		keys[i] = v.findingKey()
+	}
+	s.entryMu.Lock()
+	defer s.entryMu.Unlock()
+	e := ce.entry
+	if e.Initial == nil {
+		e.Initial = append([]string{}, keys...)
+		_ = s.cache.Store(e) // a cache that cannot be written only costs a re-pull
+		return
+	}
+	initial := map[string]bool{}
+	for _, k := range e.Initial {
+		initial[k] = true
+	}
+	for i := range vulns {
+		vulns[i].New = !initial[keys[i]]
+	}
+}
+
+func (v Vulnerability) findingKey() string {
+	return v.ID + "|" + v.PackageName + "|" + v.PackageVersion
+}
+
+func (v Vulnerability) key() []string {
+	return []string{v.ID, v.PackageName, v.PackageVersion, v.PackageType, v.PURL, v.LayerDigest}
+}
+
+func (p Package) key() []string { return []string{p.Name, p.Version, p.Type, p.PURL} }
+
+func lessStrings(a, b []string) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
+}
+
+func dedupe(vs []Vulnerability) []Vulnerability {
+	out := vs[:0]
+	for i, v := range vs {
+		if i > 0 && !lessStrings(vs[i-1].key(), v.key()) {
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// layerOrder gives each layer's position, bottom first, from the SBOM's
+// source description.
+func layerOrder(sb *sbom.SBOM) map[string]int {
+	order := map[string]int{}
+	if md, ok := sb.Source.Metadata.(source.ImageMetadata); ok {
+		for i, l := range md.Layers {
+			order[l.Digest] = i
+		}
+	}
+	return order
+}
+
+func convert(mp vulnerability.MetadataProvider, m match.Match, layers map[string]string, order map[string]int) Vulnerability {
+	vuln := m.Vulnerability
+	out := Vulnerability{
+		ID:             vuln.ID,
+		PackageName:    m.Package.Name,
+		PackageVersion: m.Package.Version,
+		PackageType:    string(m.Package.Type),
+		PURL:           m.Package.PURL,
+		FixState:       string(vuln.Fix.State),
+		FixedIn:        sortedUnique(vuln.Fix.Versions),
+		Namespace:      vuln.Namespace,
+		Severity:       "unknown",
+	}
+	if out.FixState == "" {
+		out.FixState = "unknown"
+	}
+	var urls []string
+	consider := func(md *vulnerability.Metadata, own bool) {
+		if md == nil {
+			return
+		}
+		if own && md.Severity != "" {
+			out.Severity = strings.ToLower(md.Severity)
+		}
+		if md.DataSource != "" {
+			urls = append(urls, md.DataSource)
+		}
+		urls = append(urls, md.URLs...)
+		for _, c := range md.Cvss {
+			if out.CVSSScore == nil || c.Metrics.BaseScore > *out.CVSSScore {
+				score := c.Metrics.BaseScore
+				out.CVSSScore, out.CVSSVector = &score, c.Vector
+			}
+		}
+	}
+	consider(vuln.Metadata, true)
+	var aliases []string
+	for _, r := range vuln.RelatedVulnerabilities {
+		if r.ID != vuln.ID {
+			aliases = append(aliases, r.ID)
+		}
+		if md, err := mp.VulnerabilityMetadata(r); err == nil {
+			consider(md, false)
+		}
+	}
+	out.Aliases = sortedUnique(aliases)
+	out.URLs = sortedUnique(urls)
+	if out.CVSSScore != nil && *out.CVSSScore == 0 {
+		out.CVSSScore, out.CVSSVector = nil, ""
+	}
+	// The layer that introduced the package: the lowest layer holding it.
+	best := -1
+	for _, loc := range m.Package.Locations.ToSlice() {
+		id := loc.FileSystemID
+		if _, ok := layers[id]; !ok {
+			continue
+		}
+		if i, ok := order[id]; ok && (best < 0 || i < best) {
+			best, out.LayerDigest = i, layers[id]
+		} else if best < 0 && out.LayerDigest == "" {
+			out.LayerDigest = layers[id]
+		}
+	}
+	return out
+}
+
+func sortedUnique(in []string) []string {
+	if len(in) == 0 {
+		return nil
+	}
+	s := append([]string(nil), in...)
+	sort.Strings(s)
+	out := s[:1]
+	for _, v := range s[1:] {
+		if v != out[len(out)-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// IsDatabaseError reports whether err is a vulnerability database failure.
+func IsDatabaseError(err error) bool {
+	var e *vulndb.Error
+	return errors.As(err, &e)
+}
