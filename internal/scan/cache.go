@@ -32,10 +32,10 @@ var SyftVersion = func() string {
 // Entry is the cached result of cataloging one image digest with one scope:
 // everything a later plan needs without pulling a layer.
 type Entry struct {
-	FormatVersion int    `json:"format_version"`
-	SyftVersion   string `json:"syft_version"`
-	Digest        string `json:"digest"`
-	Scope         Scope  `json:"scope"`
+	FormatVersion int       `json:"format_version"`
+	SyftVersion   string    `json:"syft_version"`
+	Digest        string    `json:"digest"`
+	Scope         Scope     `json:"scope"`
 	Created       time.Time `json:"created"`
 	// Layers maps each layer's diff_id to its blob digest.
 	Layers map[string]string `json:"layers"`

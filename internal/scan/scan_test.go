@@ -73,11 +73,11 @@ func ptr(f float64) *float64 { return &f }
 // expected is a finding the standard vulnerable image must have.
 type expected struct {
 	id, pkg, version, severity string
-	cvss                        *float64
-	fixState                    string
-	fixedIn                     string
-	alias                       string
-	layer                       int // index into the image's layers
+	cvss                       *float64
+	fixState                   string
+	fixedIn                    string
+	alias                      string
+	layer                      int // index into the image's layers
 }
 
 func layerDigests(t *testing.T, img v1.Image) []string {
