@@ -3,11 +3,14 @@ package provider
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 
 	"github.com/imagegate/terraform-provider-imagegate/internal/registry"
+	"github.com/imagegate/terraform-provider-imagegate/internal/scan"
+	"github.com/imagegate/terraform-provider-imagegate/internal/vulndb"
 )
 
 func unknownConfig(diags *diag.Diagnostics, p path.Path) {
@@ -60,5 +63,32 @@ func registryError(diags *diag.Diagnostics, err error) {
 		diags.AddAttributeError(path.Root("reference"), "Unsupported Image", detail)
 	default:
 		diags.AddError("Image Read Failed", detail)
+	}
+}
+
+// scanError reports a failed scan: a database problem, a registry problem,
+// or a scan that could not finish. Never a partial result.
+func scanError(diags *diag.Diagnostics, ref string, err error) {
+	var dbErr *vulndb.Error
+	if errors.As(err, &dbErr) {
+		detail := fmt.Sprintf("%s could not be scanned: %v", ref, dbErr)
+		if !dbErr.Built.IsZero() {
+			detail += fmt.Sprintf(" (database built %s)", dbErr.Built.UTC().Format(time.RFC3339))
+		}
+		diags.AddError("Vulnerability Database Unusable", detail+".\n\n"+dbErr.Hint())
+		return
+	}
+	var re *registry.Error
+	if errors.As(err, &re) {
+		registryError(diags, err)
+		return
+	}
+	diags.AddError("Image Scan Failed", fmt.Sprintf("%s could not be scanned completely: %v. A scan that cannot finish fails rather than report fewer vulnerabilities; retry, and check the image and the registry.", ref, err))
+}
+
+// scanWarnings turns the scan's warnings into warning diagnostics.
+func scanWarnings(diags *diag.Diagnostics, res *scan.Result) {
+	for _, w := range res.Warnings {
+		diags.AddWarning("Image Scan Warning", w)
 	}
 }

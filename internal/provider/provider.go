@@ -6,11 +6,13 @@ package provider
 import (
 	"context"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -19,6 +21,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/imagegate/terraform-provider-imagegate/internal/registry"
+	"github.com/imagegate/terraform-provider-imagegate/internal/scan"
+	"github.com/imagegate/terraform-provider-imagegate/internal/vulndb"
 )
 
 var _ provider.Provider = &imagegateProvider{}
@@ -30,6 +34,12 @@ type Option func(*imagegateProvider)
 // WithRegistryTransport sets the base HTTP transport for registry requests.
 func WithRegistryTransport(rt http.RoundTripper) Option {
 	return func(p *imagegateProvider) { p.transport = rt }
+}
+
+// WithClock sets the clock used for database age (and, later, exception
+// expiry), so tests never sleep.
+func WithClock(now func() time.Time) Option {
+	return func(p *imagegateProvider) { p.now = now }
 }
 
 // New returns a constructor for the provider, as providerserver expects.
@@ -46,19 +56,40 @@ func New(version string, opts ...Option) func() provider.Provider {
 type imagegateProvider struct {
 	version   string
 	transport http.RoundTripper
+	now       func() time.Time
+
+	// mu guards current: the data of the last Configure, closed when the
+	// provider is configured again (a new command in the same process).
+	mu      sync.Mutex
+	current *providerData
 }
 
 // providerData is what Configure hands to every resource and data source.
 type providerData struct {
 	registry *registry.Client
+	db       *vulndb.Manager
+	scanner  *scan.Scanner
 }
 
 type providerModel struct {
-	RegistryAuth       []registryAuthModel `tfsdk:"registry_auth"`
-	InsecureRegistries []types.String      `tfsdk:"insecure_registries"`
-	Platform           types.String        `tfsdk:"platform"`
-	MaxRetries         types.Int64         `tfsdk:"max_retries"`
-	RequestTimeout     types.String        `tfsdk:"request_timeout"`
+	RegistryAuth       []registryAuthModel   `tfsdk:"registry_auth"`
+	InsecureRegistries []types.String        `tfsdk:"insecure_registries"`
+	Platform           types.String          `tfsdk:"platform"`
+	MaxRetries         types.Int64           `tfsdk:"max_retries"`
+	RequestTimeout     types.String          `tfsdk:"request_timeout"`
+	VulnerabilityDB    *vulnerabilityDBModel `tfsdk:"vulnerability_db"`
+	SBOMCacheDir       types.String          `tfsdk:"sbom_cache_dir"`
+}
+
+type vulnerabilityDBModel struct {
+	CacheDir           types.String `tfsdk:"cache_dir"`
+	UpdateURL          types.String `tfsdk:"update_url"`
+	AutoUpdate         types.Bool   `tfsdk:"auto_update"`
+	MaxAge             types.String `tfsdk:"max_age"`
+	ValidateChecksum   types.Bool   `tfsdk:"validate_checksum"`
+	CACert             types.String `tfsdk:"ca_cert"`
+	Archive            types.String `tfsdk:"archive"`
+	RequireUpdateCheck types.Bool   `tfsdk:"require_update_check"`
 }
 
 type registryAuthModel struct {
@@ -115,6 +146,48 @@ func (p *imagegateProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 				MarkdownDescription: "How many times a registry request is retried after a 408, 429 or 5xx answer or a network failure, with exponential backoff. Defaults to 3; 0 turns retries off.",
 				Optional:            true,
 				Validators:          []validator.Int64{int64validator.Between(0, 10)},
+			},
+			"vulnerability_db": schema.SingleNestedAttribute{
+				MarkdownDescription: "Where grype's vulnerability database lives and how it is kept current. It is opened once per provider process and shared by every scan. A database that is missing, corrupt, of the wrong schema or older than `max_age` fails the scan: the gate never passes on data it could not read.",
+				Optional:            true,
+				Attributes: map[string]schema.Attribute{
+					"cache_dir": schema.StringAttribute{
+						MarkdownDescription: "The database directory, in grype's layout (`<cache_dir>/6/vulnerability.db`), so the grype CLI and imagegate share one download. Defaults to grype's own cache directory (`$XDG_CACHE_HOME/grype/db`).",
+						Optional:            true,
+					},
+					"update_url": schema.StringAttribute{
+						MarkdownDescription: "The database listing (`latest.json`) or the base URL it is found under. Defaults to grype's public listing.",
+						Optional:            true,
+					},
+					"auto_update": schema.BoolAttribute{
+						MarkdownDescription: "Whether to check `update_url` for a newer database before the first scan of each run, and install it. Defaults to true.",
+						Optional:            true,
+					},
+					"max_age": schema.StringAttribute{
+						MarkdownDescription: "The oldest database build accepted, as a Go duration. Defaults to `120h`.",
+						Optional:            true,
+					},
+					"validate_checksum": schema.BoolAttribute{
+						MarkdownDescription: "Whether to verify the database file against the checksum recorded when it was installed. Defaults to true.",
+						Optional:            true,
+					},
+					"ca_cert": schema.StringAttribute{
+						MarkdownDescription: "A PEM file of certificate authorities to trust for `update_url`.",
+						Optional:            true,
+					},
+					"archive": schema.StringAttribute{
+						MarkdownDescription: "A database archive (`.tar.gz` or `.tar.zst`, as `grype db` builds and publishes them) to import, for air-gapped use. It is imported again only when its content changes. Usually combined with `auto_update = false`.",
+						Optional:            true,
+					},
+					"require_update_check": schema.BoolAttribute{
+						MarkdownDescription: "Whether a failed update check is an error. Defaults to false: the failure is a warning, and the installed database is used if it is fresh enough.",
+						Optional:            true,
+					},
+				},
+			},
+			"sbom_cache_dir": schema.StringAttribute{
+				MarkdownDescription: "Where the SBOM of each scanned digest is cached, so a re-plan of an unchanged image re-matches it without pulling layers. Defaults to `imagegate/sbom` under the user's cache directory.",
+				Optional:            true,
 			},
 			"request_timeout": schema.StringAttribute{
 				MarkdownDescription: "How long a registry may take to start answering a request, or stall while sending one, as a Go duration such as `30s` or `2m`. Defaults to `60s`.",
@@ -179,9 +252,57 @@ func (p *imagegateProvider) Configure(ctx context.Context, req provider.Configur
 		resp.Diagnostics.AddError("Invalid Registry Configuration", err.Error()+". Fix the provider's registry settings.")
 		return
 	}
-	data := &providerData{registry: client}
+	dbCfg := p.vulnDBConfig(cfg.VulnerabilityDB, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	db, err := vulndb.New(dbCfg)
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("vulnerability_db"), "Invalid Vulnerability Database Configuration", err.Error()+". Fix the provider's vulnerability_db settings.")
+		return
+	}
+	data := &providerData{registry: client, db: db, scanner: scan.New(client, db, cfg.SBOMCacheDir.ValueString())}
+	p.replaceData(data)
 	resp.DataSourceData = data
 	resp.ResourceData = data
+}
+
+// replaceData closes what the previous Configure opened: an open database
+// would keep serving its old contents after an update replaced the file.
+func (p *imagegateProvider) replaceData(d *providerData) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.current != nil {
+		_ = p.current.db.Close()
+	}
+	p.current = d
+}
+
+func (p *imagegateProvider) vulnDBConfig(m *vulnerabilityDBModel, diags *diag.Diagnostics) vulndb.Config {
+	cfg := vulndb.Config{AutoUpdate: true, ValidateChecksum: true, MaxAge: vulndb.DefaultMaxAge, Version: p.version, Now: p.now}
+	if m == nil {
+		return cfg
+	}
+	cfg.CacheDir = m.CacheDir.ValueString()
+	cfg.UpdateURL = m.UpdateURL.ValueString()
+	cfg.CACert = m.CACert.ValueString()
+	cfg.Archive = m.Archive.ValueString()
+	cfg.RequireUpdateCheck = m.RequireUpdateCheck.ValueBool()
+	if !m.AutoUpdate.IsNull() {
+		cfg.AutoUpdate = m.AutoUpdate.ValueBool()
+	}
+	if !m.ValidateChecksum.IsNull() {
+		cfg.ValidateChecksum = m.ValidateChecksum.ValueBool()
+	}
+	if !m.MaxAge.IsNull() {
+		d, err := time.ParseDuration(m.MaxAge.ValueString())
+		if err != nil || d <= 0 {
+			diags.AddAttributeError(path.Root("vulnerability_db").AtName("max_age"), "Invalid Database Max Age",
+				"max_age must be a positive Go duration such as \"120h\" or \"24h\"; got "+m.MaxAge.String()+".")
+		}
+		cfg.MaxAge = d
+	}
+	return cfg
 }
 
 func (p *imagegateProvider) Resources(context.Context) []func() resource.Resource {
@@ -191,5 +312,6 @@ func (p *imagegateProvider) Resources(context.Context) []func() resource.Resourc
 func (p *imagegateProvider) DataSources(context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		NewImageDataSource,
+		NewScanDataSource,
 	}
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+
+	"github.com/imagegate/terraform-provider-imagegate/internal/testutil"
 )
 
 // TestMain keeps the developer's Docker credentials out of the tests.
@@ -19,6 +21,7 @@ func TestMain(m *testing.M) {
 	os.Setenv("DOCKER_CONFIG", dir)
 	code := m.Run()
 	os.RemoveAll(dir)
+	testutil.CleanupVulnDBs()
 	os.Exit(code)
 }
 
@@ -42,4 +45,33 @@ provider "imagegate" {
 %s
 }
 `, strings.Join(quoted, ", "), extra)
+}
+
+// scanEnv is a registry, a database server and private cache directories
+// for scan tests.
+type scanEnv struct {
+	reg      *testutil.Registry
+	dbs      *testutil.Databases
+	dbServer *testutil.DBServer
+	dbDir    string
+	sbomDir  string
+}
+
+func newScanEnv(t *testing.T) *scanEnv {
+	t.Helper()
+	dbs := testutil.VulnDBs(t)
+	return &scanEnv{reg: testutil.NewRegistry(t), dbs: dbs, dbServer: testutil.NewDBServer(t, dbs.Old), dbDir: t.TempDir(), sbomDir: t.TempDir()}
+}
+
+// provider is a provider block for the env, with extra vulnerability_db
+// settings.
+func (e *scanEnv) provider(dbExtra string) string {
+	return providerConfig(fmt.Sprintf(`
+  sbom_cache_dir = %q
+  vulnerability_db = {
+    cache_dir            = %q
+    update_url           = %q
+    require_update_check = true
+%s
+  }`, e.sbomDir, e.dbDir, e.dbServer.URL(), dbExtra), e.reg.Host)
 }
