@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds the Terraform and OpenTofu CLIs used by the acceptance tests from
-# source, through the Go module proxy, into a git-ignored directory. Each is
-# built only when missing, so repeated runs return at once.
+# Builds the command-line tools the tests, the demo and the benchmarks run,
+# from source through the Go module proxy, into a git-ignored directory:
+# OpenTofu and Terraform (acceptance tests under both) and the grype CLI
+# (parity and benchmarks). Each is built only when missing, so repeated runs
+# return at once.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -30,4 +32,14 @@ build() {
 # dev=no drops the "-dev" suffix a source build would otherwise report.
 build tofu github.com/opentofu/opentofu v1.12.6 ./cmd/tofu "-X github.com/opentofu/opentofu/version.dev=no"
 build terraform github.com/hashicorp/terraform v1.5.7 .
+# The grype CLI of the version the provider embeds, for the parity test and
+# the benchmarks. A stamp file records the version (go install leaves the
+# binary's own version string empty).
+grype_version="$(cd "$root" && go list -m -f '{{.Version}}' github.com/anchore/grype)"
+if [ ! -x "$bin/grype" ] || [ ! -f "$bin/.grype-$grype_version" ]; then
+  echo "building grype $grype_version (first run only, several minutes)" >&2
+  GOBIN="$bin" CGO_ENABLED=0 go install "github.com/anchore/grype/cmd/grype@$grype_version"
+  rm -f "$bin"/.grype-*
+  touch "$bin/.grype-$grype_version"
+fi
 echo "$bin"
