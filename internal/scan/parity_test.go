@@ -108,7 +108,7 @@ func runGrype(t *testing.T, bin, dbDir, target string) []string {
 	}
 	var doc struct {
 		Matches []struct {
-			Vulnerability struct{ ID string } `json:"vulnerability"`
+			Vulnerability struct{ ID string }            `json:"vulnerability"`
 			Artifact      struct{ Name, Version string } `json:"artifact"`
 		} `json:"matches"`
 	}
