@@ -5,7 +5,10 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -20,6 +23,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/imagegate/terraform-provider-imagegate/internal/gate"
 	"github.com/imagegate/terraform-provider-imagegate/internal/registry"
 	"github.com/imagegate/terraform-provider-imagegate/internal/scan"
 	"github.com/imagegate/terraform-provider-imagegate/internal/vulndb"
@@ -42,10 +46,15 @@ func WithClock(now func() time.Time) Option {
 	return func(p *imagegateProvider) { p.now = now }
 }
 
+// WithEnv replaces the environment lookup (for the enforcement override).
+func WithEnv(getenv func(string) string) Option {
+	return func(p *imagegateProvider) { p.getenv = getenv }
+}
+
 // New returns a constructor for the provider, as providerserver expects.
 func New(version string, opts ...Option) func() provider.Provider {
 	return func() provider.Provider {
-		p := &imagegateProvider{version: version}
+		p := &imagegateProvider{version: version, getenv: os.Getenv}
 		for _, o := range opts {
 			o(p)
 		}
@@ -57,6 +66,7 @@ type imagegateProvider struct {
 	version   string
 	transport http.RoundTripper
 	now       func() time.Time
+	getenv    func(string) string
 
 	// mu guards current: the data of the last Configure, closed when the
 	// provider is configured again (a new command in the same process).
@@ -66,10 +76,21 @@ type imagegateProvider struct {
 
 // providerData is what Configure hands to every resource and data source.
 type providerData struct {
-	registry *registry.Client
-	db       *vulndb.Manager
-	scanner  *scan.Scanner
+	registry    *registry.Client
+	db          *vulndb.Manager
+	scanner     *scan.Scanner
+	gate        *gate.Gate
+	enforcement enforcement
 }
+
+// enforcement says whether failed gates fail the run, and what decided it.
+type enforcement struct {
+	on     bool
+	source string
+}
+
+// EnforceEnv overrides the provider's enforce setting for one run.
+const EnforceEnv = "IMAGEGATE_ENFORCE"
 
 type providerModel struct {
 	RegistryAuth       []registryAuthModel   `tfsdk:"registry_auth"`
@@ -79,6 +100,7 @@ type providerModel struct {
 	RequestTimeout     types.String          `tfsdk:"request_timeout"`
 	VulnerabilityDB    *vulnerabilityDBModel `tfsdk:"vulnerability_db"`
 	SBOMCacheDir       types.String          `tfsdk:"sbom_cache_dir"`
+	Enforce            types.Bool            `tfsdk:"enforce"`
 }
 
 type vulnerabilityDBModel struct {
@@ -185,6 +207,10 @@ func (p *imagegateProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 					},
 				},
 			},
+			"enforce": schema.BoolAttribute{
+				MarkdownDescription: "Whether a failed `imagegate_gate` fails the run. Defaults to true. The escape hatch for emergencies: Terraform also reads data sources during `terraform destroy` and emergency applies, and a gate must never trap a team. Setting this to false, or the environment variable `IMAGEGATE_ENFORCE=false` (which wins over this setting), turns every failing gate into a warning that says enforcement was switched off and by what.",
+				Optional:            true,
+			},
 			"sbom_cache_dir": schema.StringAttribute{
 				MarkdownDescription: "Where the SBOM of each scanned digest is cached, so a re-plan of an unchanged image re-matches it without pulling layers. Defaults to `imagegate/sbom` under the user's cache directory.",
 				Optional:            true,
@@ -261,10 +287,32 @@ func (p *imagegateProvider) Configure(ctx context.Context, req provider.Configur
 		resp.Diagnostics.AddAttributeError(path.Root("vulnerability_db"), "Invalid Vulnerability Database Configuration", err.Error()+". Fix the provider's vulnerability_db settings.")
 		return
 	}
-	data := &providerData{registry: client, db: db, scanner: scan.New(client, db, cfg.SBOMCacheDir.ValueString())}
+	enf, err := enforcementFrom(cfg.Enforce, p.getenv(EnforceEnv))
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid Enforcement Setting", err.Error())
+		return
+	}
+	scanner := scan.New(client, db, cfg.SBOMCacheDir.ValueString())
+	data := &providerData{registry: client, db: db, scanner: scanner, gate: gate.New(client, scanner, p.now), enforcement: enf}
 	p.replaceData(data)
 	resp.DataSourceData = data
 	resp.ResourceData = data
+}
+
+// enforcementFrom combines the provider setting and the environment
+// variable, which wins so an emergency run needs no code change.
+func enforcementFrom(setting types.Bool, env string) (enforcement, error) {
+	if env != "" {
+		on, err := strconv.ParseBool(env)
+		if err != nil {
+			return enforcement{}, fmt.Errorf("%s=%q is not a boolean; set it to true or false, or unset it", EnforceEnv, env)
+		}
+		return enforcement{on: on, source: "the " + EnforceEnv + "=" + env + " environment variable"}, nil
+	}
+	if !setting.IsNull() && !setting.ValueBool() {
+		return enforcement{on: false, source: "the provider's enforce = false setting"}, nil
+	}
+	return enforcement{on: true}, nil
 }
 
 // replaceData closes what the previous Configure opened: an open database
@@ -306,12 +354,15 @@ func (p *imagegateProvider) vulnDBConfig(m *vulnerabilityDBModel, diags *diag.Di
 }
 
 func (p *imagegateProvider) Resources(context.Context) []func() resource.Resource {
-	return nil
+	return []func() resource.Resource{
+		NewPolicyResource,
+	}
 }
 
 func (p *imagegateProvider) DataSources(context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		NewImageDataSource,
 		NewScanDataSource,
+		NewGateDataSource,
 	}
 }

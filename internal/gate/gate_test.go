@@ -1,0 +1,81 @@
+package gate_test
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/imagegate/terraform-provider-imagegate/internal/fixtures"
+	"github.com/imagegate/terraform-provider-imagegate/internal/gate"
+	"github.com/imagegate/terraform-provider-imagegate/internal/policy"
+	"github.com/imagegate/terraform-provider-imagegate/internal/registry"
+	"github.com/imagegate/terraform-provider-imagegate/internal/scan"
+	"github.com/imagegate/terraform-provider-imagegate/internal/testutil"
+	"github.com/imagegate/terraform-provider-imagegate/internal/vulndb"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testutil.CleanupVulnDBs()
+	os.Exit(code)
+}
+
+func newGate(t *testing.T, reg *testutil.Registry) *gate.Gate {
+	t.Helper()
+	c, err := registry.New(registry.Options{InsecureRegistries: []string{reg.Host}, Keychain: authn.NewMultiKeychain()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := vulndb.New(vulndb.Config{CacheDir: t.TempDir(), Archive: testutil.VulnDBs(t).Old.Archive, MaxAge: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return gate.New(c, scan.New(c, db, t.TempDir()), nil)
+}
+
+// TestBaseImageEvidence covers the facts the gate gathers for the base
+// image rule: the trusted base's layers, resolved for the image's platform.
+func TestBaseImageEvidence(t *testing.T) {
+	reg := testutil.NewRegistry(t)
+	debian := testutil.Layer(t, fixtures.DebianFiles(fixtures.DefaultDebianPackages))
+	baseImg := testutil.Image(t, testutil.Spec{Layers: []v1.Layer{debian}})
+	reg.Push(t, "base/debian:12", baseImg)
+	baseDigest, _ := baseImg.Digest()
+	claim := map[string]string{registry.AnnotationBaseName: reg.Ref("base/debian:12"), registry.AnnotationBaseDigest: baseDigest.String()}
+	other := testutil.Layer(t, fixtures.DebianFiles([]fixtures.DebianPackage{{Name: "tar", Version: "1.34+dfsg-1.2+deb12u1"}}))
+	build := func(base v1.Layer, ann map[string]string) v1.Image {
+		img, err := fixtures.VulnerableImage(fixtures.Vulnerable{User: "app", Base: []v1.Layer{base}, Annotations: ann})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	reg.Push(t, "honest:1", build(debian, claim))
+	reg.Push(t, "forged:1", build(other, claim))
+	reg.Push(t, "unlabelled:1", build(debian, nil))
+	reg.Push(t, "unproved:1", build(other, nil))
+	g := newGate(t, reg)
+	pol := &policy.Policy{Version: 1, Name: "base", BaseImage: &policy.BaseImageRule{Trusted: []string{reg.Ref("base/debian:12")}, Require: true}}
+	for ref, want := range map[string]string{"honest:1": "", "unlabelled:1": "", "forged:1": "layers", "unproved:1": "base"} {
+		res, err := g.Evaluate(context.Background(), gate.Request{Reference: reg.Ref(ref), Policy: pol})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (want == "") != res.Decision.Passed {
+			t.Errorf("%s: passed %v: %+v", ref, res.Decision.Passed, res.Decision.Violations)
+			continue
+		}
+		if want != "" && (len(res.Decision.Violations) == 0 || !strings.Contains(res.Decision.Violations[0].Message, want)) {
+			t.Errorf("%s: violations %+v", ref, res.Decision.Violations)
+		}
+		if want == "" && res.ApprovedReference == "" {
+			t.Errorf("%s passed without an approved reference", ref)
+		}
+	}
+}

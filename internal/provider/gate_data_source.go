@@ -1,0 +1,228 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/imagegate/terraform-provider-imagegate/internal/gate"
+	"github.com/imagegate/terraform-provider-imagegate/internal/policy"
+	"github.com/imagegate/terraform-provider-imagegate/internal/scan"
+)
+
+var _ datasource.DataSourceWithConfigure = &gateDataSource{}
+
+// NewGateDataSource returns the imagegate_gate data source.
+func NewGateDataSource() datasource.DataSource { return &gateDataSource{} }
+
+type gateDataSource struct {
+	data *providerData
+}
+
+type gateModel struct {
+	Reference         types.String     `tfsdk:"reference"`
+	Policy            types.String     `tfsdk:"policy"`
+	Platform          types.String     `tfsdk:"platform"`
+	Scope             types.String     `tfsdk:"scope"`
+	Enforce           types.Bool       `tfsdk:"enforce"`
+	Passed            types.Bool       `tfsdk:"passed"`
+	Digest            types.String     `tfsdk:"digest"`
+	ApprovedReference types.String     `tfsdk:"approved_reference"`
+	Violations        []violationModel `tfsdk:"violations"`
+	Warnings          []string         `tfsdk:"warnings"`
+	SeverityCounts    map[string]int64 `tfsdk:"severity_counts"`
+	DBBuilt           types.String     `tfsdk:"db_built"`
+}
+
+type violationModel struct {
+	Rule    string `tfsdk:"rule"`
+	Action  string `tfsdk:"action"`
+	Subject string `tfsdk:"subject"`
+	Message string `tfsdk:"message"`
+}
+
+// maxListed caps the violations spelled out in a diagnostic.
+const maxListed = 10
+
+func (d *gateDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_gate"
+}
+
+func (d *gateDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Evaluates an image against a policy at plan time. With `enforce = true` (the default) an image that breaks a `stop` rule fails the plan with a message naming the image, its digest and each violation. `approved_reference` is set only when the gate passed, so infrastructure that references it can only ever get an approved digest.",
+		Attributes: map[string]schema.Attribute{
+			"reference": referenceAttribute(),
+			"policy": schema.StringAttribute{
+				MarkdownDescription: "The policy document: the `document` of an `imagegate_policy`, or the same JSON from a file (`file(\"policy.json\")`).",
+				Required:            true,
+			},
+			"platform": platformAttribute(),
+			"scope": schema.StringAttribute{
+				MarkdownDescription: "Which files the scan catalogs: `squashed` (the default) or `all-layers`, as in `imagegate_scan`.",
+				Optional:            true,
+				Validators:          []validator.String{stringvalidator.OneOf(string(scan.Squashed), string(scan.AllLayers))},
+			},
+			"enforce": schema.BoolAttribute{
+				MarkdownDescription: "Whether a failed gate is an error that fails the plan. Defaults to true. With false, the result is only reported (`passed = false`), for `check` blocks and `precondition`s of your own.",
+				Optional:            true,
+			},
+			"passed": schema.BoolAttribute{
+				MarkdownDescription: "Whether the image passed: no `stop` violation.",
+				Computed:            true,
+			},
+			"digest":             computedString("The digest of the evaluated platform image manifest."),
+			"approved_reference": computedString("The image pinned by digest, `registry/repository@sha256:…`, set only when the gate passed; null otherwise."),
+			"violations": schema.ListNestedAttribute{
+				MarkdownDescription: "Every violation, `stop` and `warn`, sorted by rule, subject and message.",
+				Computed:            true,
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"rule":    computedString("The rule broken: `vulnerabilities`, `user`, `base_image`, `registries` or `policy`."),
+					"action":  computedString("`stop` (fails the gate) or `warn` (reported only)."),
+					"subject": computedString("What broke the rule: a vulnerability and package, the user, the base image or the repository."),
+					"message": computedString("A readable explanation, with the installed and fixed versions, severity and CVSS for vulnerabilities."),
+				}},
+			},
+			"warnings": computedStrings("Warn-level violations and scan warnings, as readable messages."),
+			"severity_counts": schema.MapAttribute{
+				MarkdownDescription: "How many findings the scan has of each severity, before exceptions.",
+				Computed:            true,
+				ElementType:         types.Int64Type,
+			},
+			"db_built": computedString("When the vulnerability database used was built, in RFC 3339 form."),
+		},
+	}
+}
+
+func (d *gateDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	d.data = configureData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (d *gateDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var m gateModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	pol, err := parsePolicyJSON(m.Policy.ValueString())
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("policy"), "Invalid Policy", err.Error()+". Pass the document of an imagegate_policy, or a policy JSON file that validates.")
+		return
+	}
+	res, err := d.data.gate.Evaluate(ctx, gate.Request{
+		Reference: m.Reference.ValueString(),
+		Platform:  m.Platform.ValueString(),
+		Scope:     scan.Scope(m.Scope.ValueString()),
+		Policy:    pol,
+	})
+	if err != nil {
+		scanError(&resp.Diagnostics, m.Reference.ValueString(), err)
+		return
+	}
+	m.fill(res)
+	enforce := m.Enforce.IsNull() || m.Enforce.ValueBool()
+	report(&resp.Diagnostics, m.Reference.ValueString(), pol, res, enforce, d.data.enforcement)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+func (m *gateModel) fill(res *gate.Result) {
+	d := res.Decision
+	m.Passed = types.BoolValue(d.Passed)
+	m.Digest = types.StringValue(res.Image.Digest)
+	m.ApprovedReference = optionalString(res.ApprovedReference)
+	m.Violations = make([]violationModel, len(d.Violations))
+	m.Warnings = []string{}
+	for i, v := range d.Violations {
+		m.Violations[i] = violationModel{Rule: v.Rule, Action: v.Action, Subject: v.Subject, Message: v.Message}
+		if v.Action == policy.ActionWarn {
+			m.Warnings = append(m.Warnings, v.Rule+": "+v.Message)
+		}
+	}
+	m.Warnings = append(m.Warnings, res.Scan.Warnings...)
+	m.SeverityCounts = map[string]int64{}
+	for k, n := range res.Scan.SeverityCounts {
+		m.SeverityCounts[k] = int64(n)
+	}
+	m.DBBuilt = types.StringValue(res.Scan.DB.Built.UTC().Format(time.RFC3339))
+}
+
+// report turns the decision into diagnostics: an error for a failed,
+// enforced gate; warnings for warn-level violations, for scan warnings, and
+// for a failed gate whose enforcement was switched off provider-wide.
+func report(diags *diag.Diagnostics, ref string, pol *policy.Policy, res *gate.Result, enforce bool, e enforcement) {
+	var stops, warns []policy.Violation
+	for _, v := range res.Decision.Violations {
+		if v.Action == policy.ActionWarn {
+			warns = append(warns, v)
+		} else {
+			stops = append(stops, v)
+		}
+	}
+	subject := fmt.Sprintf("%s (%s)", ref, res.Image.Digest)
+	if len(warns) > 0 {
+		diags.AddWarning("Image Policy Warnings", fmt.Sprintf("%s has %s of policy %q that do not fail the gate:\n%s", subject, plural(len(warns), "warning"), pol.Name, listViolations(warns)))
+	}
+	scanWarnings(diags, res.Scan)
+	if res.Decision.Passed || !enforce {
+		return
+	}
+	detail := fmt.Sprintf("%s fails policy %q with %s:\n%s\n\n%s", subject, pol.Name, plural(len(stops), "violation"), listViolations(stops), remedy(stops))
+	if !e.on {
+		diags.AddWarning("Image Policy Gate Not Enforced", detail+"\n\nEnforcement is switched off by "+e.source+", so this run goes on. Switch it back on as soon as the emergency is over.")
+		return
+	}
+	diags.AddAttributeError(path.Root("reference"), "Image Failed Policy Gate", detail)
+}
+
+func listViolations(vs []policy.Violation) string {
+	var b strings.Builder
+	for i, v := range vs {
+		if i == maxListed {
+			fmt.Fprintf(&b, "  ... and %d more (the violations attribute lists them all)\n", len(vs)-maxListed)
+			break
+		}
+		fmt.Fprintf(&b, "  - %s: %s\n", v.Rule, v.Message)
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// remedy says how to fix or except what failed.
+func remedy(vs []policy.Violation) string {
+	rules := map[string]bool{}
+	for _, v := range vs {
+		rules[v.Rule] = true
+	}
+	var steps []string
+	if rules[policy.RuleVulnerabilities] {
+		steps = append(steps, "upgrade the packages named above to a fixed version (or rebuild on a patched base image), or, if a finding does not apply, add an exception to the policy's vulnerabilities.ignore with the id, a reason and an expiry date")
+	}
+	if rules[policy.RuleUser] {
+		steps = append(steps, "set a non-root USER in the image (a UID, or a user that exists in its /etc/passwd)")
+	}
+	if rules[policy.RuleBaseImage] {
+		steps = append(steps, "build the image on a base listed in base_image.trusted, with accurate org.opencontainers.image.base.* annotations")
+	}
+	if rules[policy.RuleRegistries] {
+		steps = append(steps, "pull the image from a registry listed in registries.trusted")
+	}
+	if rules[policy.RulePolicy] {
+		steps = append(steps, "fix the policy document")
+	}
+	return "To pass: " + strings.Join(steps, "; ") + "."
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

@@ -1,0 +1,451 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/imagegate/terraform-provider-imagegate/internal/policy"
+)
+
+var (
+	_ resource.ResourceWithImportState    = &policyResource{}
+	_ resource.ResourceWithModifyPlan     = &policyResource{}
+	_ resource.ResourceWithValidateConfig = &policyResource{}
+)
+
+// NewPolicyResource returns the imagegate_policy resource.
+func NewPolicyResource() resource.Resource { return &policyResource{} }
+
+// policyResource is policy as code: its state is the canonical document,
+// computed at plan time so a change shows as a diff and gates that read
+// `document` are evaluated in the same plan. It calls no remote API.
+type policyResource struct{}
+
+type policyModel struct {
+	ID              types.String            `tfsdk:"id"`
+	Name            types.String            `tfsdk:"name"`
+	Description     types.String            `tfsdk:"description"`
+	Vulnerabilities *vulnerabilityRuleModel `tfsdk:"vulnerabilities"`
+	User            *userRuleModel          `tfsdk:"user"`
+	BaseImage       *baseImageRuleModel     `tfsdk:"base_image"`
+	Registries      *registryRuleModel      `tfsdk:"registries"`
+	Document        types.String            `tfsdk:"document"`
+}
+
+type vulnerabilityRuleModel struct {
+	Action         types.String   `tfsdk:"action"`
+	FailOnSeverity types.String   `tfsdk:"fail_on_severity"`
+	MaxCVSSScore   types.Float64  `tfsdk:"max_cvss_score"`
+	OnlyFixed      types.Bool     `tfsdk:"only_fixed"`
+	Ignore         []ignoreModel  `tfsdk:"ignore"`
+	VEXDocuments   []types.String `tfsdk:"vex_documents"`
+}
+
+type ignoreModel struct {
+	ID      types.String `tfsdk:"id"`
+	Package types.String `tfsdk:"package"`
+	Reason  types.String `tfsdk:"reason"`
+	Expires types.String `tfsdk:"expires"`
+}
+
+type userRuleModel struct {
+	Action         types.String `tfsdk:"action"`
+	RequireNonRoot types.Bool   `tfsdk:"require_non_root"`
+}
+
+type baseImageRuleModel struct {
+	Action  types.String   `tfsdk:"action"`
+	Trusted []types.String `tfsdk:"trusted"`
+	Require types.Bool     `tfsdk:"require"`
+}
+
+type registryRuleModel struct {
+	Action  types.String   `tfsdk:"action"`
+	Trusted []types.String `tfsdk:"trusted"`
+}
+
+func (r *policyResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_policy"
+}
+
+func actionAttribute() schema.StringAttribute {
+	return schema.StringAttribute{
+		MarkdownDescription: "What a violation of this rule does: `stop` (the default) fails the gate, `warn` reports it as a warning and lets the gate pass.",
+		Optional:            true,
+		Computed:            true,
+		Default:             stringdefault.StaticString(policy.ActionStop),
+		Validators:          []validator.String{stringvalidator.OneOf(policy.ActionStop, policy.ActionWarn)},
+	}
+}
+
+func (r *policyResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "A container-image policy, as code: the rules an image must meet to pass `imagegate_gate`. Nothing is created remotely; the resource holds the canonical, versioned JSON `document`, which is computed at plan time so every change shows in the plan diff. The same JSON can be written by hand and passed to a gate with `file(\"policy.json\")`; both paths share one validator.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				MarkdownDescription: "The SHA-256 of the canonical document, `sha256:…`.",
+				Computed:            true,
+			},
+			"name": schema.StringAttribute{
+				MarkdownDescription: "The policy's name, shown in gate failures.",
+				Required:            true,
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"description": schema.StringAttribute{
+				MarkdownDescription: "What the policy is for.",
+				Optional:            true,
+			},
+			"vulnerabilities": schema.SingleNestedAttribute{
+				MarkdownDescription: "Fail on scan findings by severity or CVSS score. Set at least one of `fail_on_severity` and `max_cvss_score`.",
+				Optional:            true,
+				Attributes: map[string]schema.Attribute{
+					"action": actionAttribute(),
+					"fail_on_severity": schema.StringAttribute{
+						MarkdownDescription: "A finding at or above this severity fails: `negligible`, `low`, `medium`, `high` or `critical`. \"Severity greater than medium, stop\" is `high`. Findings of unknown severity never meet it (use `max_cvss_score` for those with a score).",
+						Optional:            true,
+						Validators:          []validator.String{stringvalidator.OneOf("negligible", "low", "medium", "high", "critical")},
+					},
+					"max_cvss_score": schema.Float64Attribute{
+						MarkdownDescription: "A finding whose highest CVSS base score is at or above this value (0 to 10) fails.",
+						Optional:            true,
+						Validators:          []validator.Float64{float64validator.Between(0, 10)},
+					},
+					"only_fixed": schema.BoolAttribute{
+						MarkdownDescription: "Whether only findings with a released fix count. Defaults to false.",
+						Optional:            true,
+						Computed:            true,
+						Default:             booldefault.StaticBool(false),
+					},
+					"ignore": schema.ListNestedAttribute{
+						MarkdownDescription: "Exceptions. Each names a vulnerability by id (a CVE, GHSA or GO id, matched against the finding's id and aliases), optionally one package, with a required reason and an optional expiry after which the exception lapses and the gate fails again, saying so.",
+						Optional:            true,
+						NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+							"id": schema.StringAttribute{
+								MarkdownDescription: "The vulnerability id, such as `CVE-2021-23337` or `GHSA-35jh-r3h4-6jhm`.",
+								Required:            true,
+							},
+							"package": schema.StringAttribute{
+								MarkdownDescription: "Limit the exception to this package name.",
+								Optional:            true,
+							},
+							"reason": schema.StringAttribute{
+								MarkdownDescription: "Why the exception is acceptable; shown in gate output.",
+								Required:            true,
+							},
+							"expires": schema.StringAttribute{
+								MarkdownDescription: "When the exception lapses: an RFC 3339 date (`2027-01-31`, valid through that day, UTC) or timestamp (`2027-01-31T00:00:00Z`).",
+								Optional:            true,
+								Validators:          []validator.String{stringvalidator.RegexMatches(regexp.MustCompile(`^\d{4}-\d{2}-\d{2}`), "must be an RFC 3339 date or timestamp, such as 2027-01-31")},
+							},
+						}},
+					},
+					"vex_documents": schema.ListAttribute{
+						MarkdownDescription: "OpenVEX JSON documents (the JSON text, for example `file(\"vex.json\")`). Findings with a `not_affected` or `fixed` statement for the image or the package are suppressed, as grype does.",
+						Optional:            true,
+						ElementType:         types.StringType,
+					},
+				},
+			},
+			"user": schema.SingleNestedAttribute{
+				MarkdownDescription: "Rules about the user the image runs as.",
+				Optional:            true,
+				Attributes: map[string]schema.Attribute{
+					"action": actionAttribute(),
+					"require_non_root": schema.BoolAttribute{
+						MarkdownDescription: "Fail when the image runs as root. The USER is resolved against the image's own `/etc/passwd` and `/etc/group`: an empty USER, `root`, `0`, `0:0`, `root:<group>`, `0:<group>` and a named user whose UID is 0 are all root, and a named user missing from `/etc/passwd` fails because its UID cannot be established.",
+						Optional:            true,
+						Computed:            true,
+						Default:             booldefault.StaticBool(false),
+					},
+				},
+			},
+			"base_image": schema.SingleNestedAttribute{
+				MarkdownDescription: "Require a trusted base image, proved by layers: a trusted base's layers (same platform) must be a prefix of the image's. The `org.opencontainers.image.base.*` annotations name a candidate, but a label is not proof: an image whose annotations claim a trusted base its layers do not match fails.",
+				Optional:            true,
+				Attributes: map[string]schema.Attribute{
+					"action": actionAttribute(),
+					"trusted": schema.ListAttribute{
+						MarkdownDescription: "Trusted bases: references by tag or digest (`registry.example.com/base/debian:12`, `…@sha256:…`) and repository globs (`cgr.dev/chainguard/*`).",
+						Required:            true,
+						ElementType:         types.StringType,
+						Validators:          []validator.List{listvalidator.SizeAtLeast(1)},
+					},
+					"require": schema.BoolAttribute{
+						MarkdownDescription: "Whether an image whose base cannot be established fails. Defaults to false: then only an untrusted or forged base fails.",
+						Optional:            true,
+						Computed:            true,
+						Default:             booldefault.StaticBool(false),
+					},
+				},
+			},
+			"registries": schema.SingleNestedAttribute{
+				MarkdownDescription: "Where the image itself may come from.",
+				Optional:            true,
+				Attributes: map[string]schema.Attribute{
+					"action": actionAttribute(),
+					"trusted": schema.ListAttribute{
+						MarkdownDescription: "Trusted registry hosts (`ghcr.io`) or repository globs (`ghcr.io/acme/*`).",
+						Required:            true,
+						ElementType:         types.StringType,
+						Validators:          []validator.List{listvalidator.SizeAtLeast(1)},
+					},
+				},
+			},
+			"document": schema.StringAttribute{
+				MarkdownDescription: "The canonical policy document (versioned JSON), to pass to `imagegate_gate.policy`. Known at plan time.",
+				Computed:            true,
+			},
+		},
+	}
+}
+
+// toPolicy converts the model. ok is false when a value is not yet known.
+func (m *policyModel) toPolicy() (p *policy.Policy, ok bool) {
+	known := func(vs ...interface{ IsUnknown() bool }) bool {
+		for _, v := range vs {
+			if v.IsUnknown() {
+				return false
+			}
+		}
+		return true
+	}
+	strs := func(in []types.String) ([]string, bool) {
+		var out []string
+		for _, s := range in {
+			if s.IsUnknown() {
+				return nil, false
+			}
+			out = append(out, s.ValueString())
+		}
+		return out, true
+	}
+	if !known(m.Name, m.Description) {
+		return nil, false
+	}
+	p = &policy.Policy{Version: policy.Version, Name: m.Name.ValueString(), Description: m.Description.ValueString()}
+	if v := m.Vulnerabilities; v != nil {
+		if !known(v.Action, v.FailOnSeverity, v.MaxCVSSScore, v.OnlyFixed) {
+			return nil, false
+		}
+		r := &policy.VulnerabilityRule{Action: v.Action.ValueString(), FailOnSeverity: v.FailOnSeverity.ValueString(), OnlyFixed: v.OnlyFixed.ValueBool()}
+		if !v.MaxCVSSScore.IsNull() {
+			score := v.MaxCVSSScore.ValueFloat64()
+			r.MaxCVSSScore = &score
+		}
+		for _, ig := range v.Ignore {
+			if !known(ig.ID, ig.Package, ig.Reason, ig.Expires) {
+				return nil, false
+			}
+			r.Ignore = append(r.Ignore, policy.Ignore{ID: ig.ID.ValueString(), Package: ig.Package.ValueString(), Reason: ig.Reason.ValueString(), Expires: ig.Expires.ValueString()})
+		}
+		if r.VEXDocuments, ok = strs(v.VEXDocuments); !ok {
+			return nil, false
+		}
+		p.Vulnerabilities = r
+	}
+	if u := m.User; u != nil {
+		if !known(u.Action, u.RequireNonRoot) {
+			return nil, false
+		}
+		p.User = &policy.UserRule{Action: u.Action.ValueString(), RequireNonRoot: u.RequireNonRoot.ValueBool()}
+	}
+	if b := m.BaseImage; b != nil {
+		trusted, ok := strs(b.Trusted)
+		if !ok || !known(b.Action, b.Require) {
+			return nil, false
+		}
+		p.BaseImage = &policy.BaseImageRule{Action: b.Action.ValueString(), Trusted: trusted, Require: b.Require.ValueBool()}
+	}
+	if g := m.Registries; g != nil {
+		trusted, ok := strs(g.Trusted)
+		if !ok || !known(g.Action) {
+			return nil, false
+		}
+		p.Registries = &policy.RegistryRule{Action: g.Action.ValueString(), Trusted: trusted}
+	}
+	return p, true
+}
+
+// fromPolicy fills the model from a (validated) document, for import.
+func (m *policyModel) fromPolicy(p *policy.Policy) {
+	m.Name = types.StringValue(p.Name)
+	m.Description = optionalString(p.Description)
+	strs := func(in []string) []types.String {
+		var out []types.String
+		for _, s := range in {
+			out = append(out, types.StringValue(s))
+		}
+		return out
+	}
+	m.Vulnerabilities, m.User, m.BaseImage, m.Registries = nil, nil, nil, nil
+	if v := p.Vulnerabilities; v != nil {
+		r := &vulnerabilityRuleModel{Action: types.StringValue(v.Action), FailOnSeverity: optionalString(v.FailOnSeverity), MaxCVSSScore: types.Float64Null(), OnlyFixed: types.BoolValue(v.OnlyFixed), VEXDocuments: strs(v.VEXDocuments)}
+		if v.MaxCVSSScore != nil {
+			r.MaxCVSSScore = types.Float64Value(*v.MaxCVSSScore)
+		}
+		for _, ig := range v.Ignore {
+			r.Ignore = append(r.Ignore, ignoreModel{ID: types.StringValue(ig.ID), Package: optionalString(ig.Package), Reason: types.StringValue(ig.Reason), Expires: optionalString(ig.Expires)})
+		}
+		m.Vulnerabilities = r
+	}
+	if u := p.User; u != nil {
+		m.User = &userRuleModel{Action: types.StringValue(u.Action), RequireNonRoot: types.BoolValue(u.RequireNonRoot)}
+	}
+	if b := p.BaseImage; b != nil {
+		m.BaseImage = &baseImageRuleModel{Action: types.StringValue(b.Action), Trusted: strs(b.Trusted), Require: types.BoolValue(b.Require)}
+	}
+	if g := p.Registries; g != nil {
+		m.Registries = &registryRuleModel{Action: types.StringValue(g.Action), Trusted: strs(g.Trusted)}
+	}
+}
+
+// computeDocument sets id and document from the rules, or unknown when a
+// rule is not known yet.
+func (m *policyModel) computeDocument(diags *diag.Diagnostics) {
+	m.ID, m.Document = types.StringUnknown(), types.StringUnknown()
+	p, ok := m.toPolicy()
+	if !ok {
+		return
+	}
+	doc, id, err := p.Canonical()
+	if err != nil {
+		policyProblems(diags, err)
+		return
+	}
+	m.ID, m.Document = types.StringValue(id), types.StringValue(string(doc))
+}
+
+func (r *policyResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var m policyModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	// Defaults are not applied to config: fill them as the plan will.
+	p, ok := m.toPolicy()
+	if !ok {
+		return
+	}
+	if err := p.Validate(); err != nil {
+		policyProblems(&resp.Diagnostics, err)
+	}
+}
+
+func (r *policyResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		return // destroy
+	}
+	var m policyModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	m.computeDocument(&resp.Diagnostics)
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &m)...)
+}
+
+func (r *policyResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var m policyModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	m.computeDocument(&resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+func (r *policyResource) Read(context.Context, resource.ReadRequest, *resource.ReadResponse) {
+	// The state is the policy itself; there is nothing remote to refresh.
+}
+
+func (r *policyResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var m policyModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	m.computeDocument(&resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+func (r *policyResource) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {}
+
+// ImportState adopts a policy document: the import id is the JSON itself,
+// for example `terraform import imagegate_policy.base "$(cat policy.json)"`.
+func (r *policyResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	p, err := policy.Parse([]byte(req.ID))
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid Policy Document", "The import id must be a policy document (JSON): "+err.Error()+".")
+		return
+	}
+	var m policyModel
+	m.fromPolicy(p)
+	m.computeDocument(&resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// policyProblems reports each problem of a policy on the attribute at fault.
+func policyProblems(diags *diag.Diagnostics, err error) {
+	var ve *policy.ValidationError
+	if !errors.As(err, &ve) {
+		diags.AddError("Invalid Policy", err.Error())
+		return
+	}
+	for _, pr := range ve.Problems {
+		if p, ok := problemPath(pr.Path); ok {
+			diags.AddAttributeError(p, "Invalid Policy", pr.String()+".")
+		} else {
+			diags.AddError("Invalid Policy", pr.String()+".")
+		}
+	}
+}
+
+// problemPath turns "vulnerabilities.ignore[2].expires" into an attribute path.
+func problemPath(s string) (path.Path, bool) {
+	if s == "" {
+		return path.Empty(), false
+	}
+	var p path.Path
+	for i, part := range strings.Split(s, ".") {
+		name, rest, _ := strings.Cut(part, "[")
+		if i == 0 {
+			p = path.Root(name)
+		} else {
+			p = p.AtName(name)
+		}
+		for rest != "" {
+			idx, after, ok := strings.Cut(rest, "]")
+			n, err := strconv.Atoi(idx)
+			if !ok || err != nil {
+				return path.Empty(), false
+			}
+			p = p.AtListIndex(n)
+			rest = strings.TrimPrefix(after, "[")
+		}
+	}
+	return p, true
+}
+
+// parsePolicyJSON is shared by the gate: the same validator as the resource.
+func parsePolicyJSON(doc string) (*policy.Policy, error) {
+	if !json.Valid([]byte(doc)) {
+		return nil, errors.New("the policy is not valid JSON")
+	}
+	return policy.Parse([]byte(doc))
+}
