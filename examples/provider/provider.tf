@@ -15,6 +15,15 @@ provider "imagegate" {
 
   max_retries     = 3
   request_timeout = "60s"
+
+  # grype's database, shared with the grype CLI; refused when older than max_age.
+  vulnerability_db = {
+    auto_update = true
+    max_age     = "120h"
+  }
+
+  # Failed gates fail the run; IMAGEGATE_ENFORCE=false switches this off for one run.
+  enforce = true
 }
 
 variable "registry_password" {

@@ -332,6 +332,9 @@ func (m *policyModel) computeDocument(diags *diag.Diagnostics) {
 }
 
 func (r *policyResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	if !req.Config.Raw.IsFullyKnown() {
+		return // validated again at plan time, once the values are known
+	}
 	var m policyModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() {
@@ -350,6 +353,12 @@ func (r *policyResource) ValidateConfig(ctx context.Context, req resource.Valida
 func (r *policyResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		return // destroy
+	}
+	if !req.Plan.Raw.IsFullyKnown() {
+		// A rule depends on a value known only at apply: so does the document.
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("document"), types.StringUnknown())...)
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("id"), types.StringUnknown())...)
+		return
 	}
 	var m policyModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
