@@ -1,5 +1,6 @@
-# The imagegate demo: run it with `make demo`, which starts a local registry,
-# pushes the demo images and runs this configuration with OpenTofu.
+# The imagegate demo: `make demo` starts a local registry, pushes the demo
+# images, builds an offline vulnerability database, and runs this
+# configuration with OpenTofu.
 terraform {
   required_providers {
     imagegate = { source = "imagegate/imagegate" }
@@ -11,41 +12,90 @@ variable "registry" {
   description = "host:port of the local demo registry."
 }
 
+variable "db_archive" {
+  type        = string
+  description = "The offline vulnerability database archive."
+}
+
+variable "enforce_legacy" {
+  type        = bool
+  default     = false
+  description = "Whether the legacy image's gate fails the plan."
+}
+
 provider "imagegate" {
   # The demo registry speaks plain HTTP on loopback, so it is allowed here
   # deliberately; any other plain-HTTP registry is refused.
   insecure_registries = [var.registry]
+
+  # Air-gapped: import the database archive, never download.
+  vulnerability_db = {
+    cache_dir   = "${path.root}/grype-db"
+    archive     = var.db_archive
+    auto_update = false
+  }
+  sbom_cache_dir = "${path.root}/sbom-cache"
 }
 
 data "imagegate_image" "web" {
   reference = "${var.registry}/demo/web:1.0"
 }
 
-data "imagegate_image" "web_arm" {
-  reference = "${var.registry}/demo/web:1.0"
-  platform  = "linux/arm64"
-}
-
-data "imagegate_image" "legacy" {
+data "imagegate_scan" "legacy" {
   reference = "${var.registry}/demo/legacy:latest"
 }
 
-output "web" {
+resource "imagegate_policy" "production" {
+  name        = "production"
+  description = "What may run in production."
+  vulnerabilities = {
+    fail_on_severity = "high"
+  }
+  user       = { require_non_root = true }
+  base_image = { trusted = ["${var.registry}/demo/base/debian:12"] }
+  registries = { trusted = [var.registry] }
+}
+
+data "imagegate_gate" "web" {
+  reference = "${var.registry}/demo/web:1.0"
+  policy    = imagegate_policy.production.document
+}
+
+data "imagegate_gate" "legacy" {
+  reference = "${var.registry}/demo/legacy:latest"
+  policy    = imagegate_policy.production.document
+  enforce   = var.enforce_legacy
+}
+
+output "web_image" {
   value = {
     pinned_reference = data.imagegate_image.web.pinned_reference
-    index_digest     = data.imagegate_image.web.index_digest
     user             = data.imagegate_image.web.user
-    exposed_ports    = data.imagegate_image.web.exposed_ports
-    env_names        = data.imagegate_image.web.env_names
+    base_image       = data.imagegate_image.web.base_image
     layers           = length(data.imagegate_image.web.layers)
-    size             = data.imagegate_image.web.size
   }
 }
 
-output "web_arm64_digest" {
-  value = data.imagegate_image.web_arm.digest
+output "legacy_scan" {
+  value = {
+    severity_counts = data.imagegate_scan.legacy.severity_counts
+    findings = [
+      for v in data.imagegate_scan.legacy.vulnerabilities :
+      "${v.id} ${v.package_name} ${v.package_version} ${v.severity}${v.cvss_score != null ? " (CVSS ${v.cvss_score})" : ""}"
+    ]
+  }
 }
 
-output "legacy_user" {
-  value = data.imagegate_image.legacy.user == "" ? "root (no USER set)" : data.imagegate_image.legacy.user
+output "web_gate" {
+  value = {
+    passed             = data.imagegate_gate.web.passed
+    approved_reference = data.imagegate_gate.web.approved_reference
+  }
+}
+
+output "legacy_gate" {
+  value = {
+    passed     = data.imagegate_gate.legacy.passed
+    violations = [for v in data.imagegate_gate.legacy.violations : "${v.rule}: ${v.message}"]
+  }
 }

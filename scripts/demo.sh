@@ -25,7 +25,8 @@ done
 host="localhost:$port"
 echo "==> registry serving on $host (pid $registry_pid)"
 
-"$work/push" -registry "$host"
+"$work/push" -registry "$host" -db "$work/db"
+archive="$(ls "$work"/db/vulnerability-db_*.tar.gz)"
 
 cat > "$work/cli.tfrc" <<CFG
 disable_checkpoint = true
@@ -39,7 +40,14 @@ CFG
 export TF_CLI_CONFIG_FILE="$work/cli.tfrc"
 cp "$root/demo/main.tf" "$work/"
 cd "$work"
-echo "==> tofu plan"
-"$bin/tofu" plan -input=false -var "registry=$host"
-echo "==> tofu apply"
-"$bin/tofu" apply -input=false -auto-approve -var "registry=$host"
+vars=(-input=false -var "registry=$host" -var "db_archive=$archive")
+echo "==> tofu apply: web passes the production gate; legacy is only reported (enforce = false)"
+"$bin/tofu" apply "${vars[@]}" -auto-approve
+echo
+echo "==> tofu plan with the legacy gate enforced: the plan must fail"
+if "$bin/tofu" plan "${vars[@]}" -var enforce_legacy=true; then
+  echo "the legacy image passed the gate: the demo expected it to fail" >&2
+  exit 1
+fi
+echo
+echo "==> the plan failed as expected: imagegate refused the legacy image before anything referenced it"
