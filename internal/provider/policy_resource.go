@@ -354,7 +354,7 @@ func (r *policyResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 	if req.Plan.Raw.IsNull() {
 		return // destroy
 	}
-	if !req.Plan.Raw.IsFullyKnown() {
+	if !req.Config.Raw.IsFullyKnown() {
 		// A rule depends on a value known only at apply: so does the document.
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("document"), types.StringUnknown())...)
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("id"), types.StringUnknown())...)

@@ -97,3 +97,28 @@ resource "imagegate_policy" "p" {
 		},
 	})
 }
+
+// A rule that depends on a value known only at apply leaves the document
+// unknown in the plan, and computes it at apply.
+func TestAccPolicyUnknownAtPlan(t *testing.T) {
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: factories(),
+		Steps: []resource.TestStep{{
+			Config: providerConfig("") + `
+resource "terraform_data" "severity" {
+  input = "high"
+}
+
+resource "imagegate_policy" "p" {
+  name            = "late"
+  vulnerabilities = { fail_on_severity = terraform_data.severity.output }
+}`,
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectUnknownValue("imagegate_policy.p", tfjsonpath.New("document")),
+			}},
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("imagegate_policy.p", tfjsonpath.New("document"), knownvalue.StringRegexp(regexp.MustCompile(`"fail_on_severity":"high"`))),
+			},
+		}},
+	})
+}

@@ -231,6 +231,8 @@ func (m *Manager) statusError(err error) error {
 		return &Error{Kind: KindMissing, Path: path, Err: errors.New("no vulnerability database is installed there")}
 	case strings.Contains(msg, "checksum"):
 		return &Error{Kind: KindChecksum, Path: path, Err: err}
+	case strings.Contains(msg, "not a v") || strings.Contains(msg, "schema"):
+		return &Error{Kind: KindSchema, Path: path, Err: fmt.Errorf("the database is not of schema %d, which this provider reads: %w", SchemaMajor, err)}
 	}
 	return &Error{Kind: KindCorrupt, Path: path, Err: err}
 }

@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/glebarez/sqlite"
+	"gorm.io/gorm"
+
 	"github.com/imagegate/terraform-provider-imagegate/internal/fixtures"
 	"github.com/imagegate/terraform-provider-imagegate/internal/vulndb"
 )
@@ -267,5 +270,26 @@ func TestConfigValidation(t *testing.T) {
 	}
 	if _, err := vulndb.New(vulndb.Config{MaxAge: time.Hour, Archive: "/does/not/exist.tar.gz"}); err == nil {
 		t.Error("missing archive accepted")
+	}
+}
+
+func TestWrongSchemaFailsClosed(t *testing.T) {
+	dir := installed(t)
+	db, err := gorm.Open(sqlite.Open(filepath.Join(dir, "6", "vulnerability.db")), &gorm.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec("UPDATE db_metadata SET model = 7").Error; err != nil {
+		t.Fatal(err)
+	}
+	if sqlDB, err := db.DB(); err == nil {
+		sqlDB.Close()
+	}
+	_, err = newManager(t, vulndb.Config{CacheDir: dir}).Get(context.Background())
+	if err == nil {
+		t.Fatal("a database of schema 7 was accepted")
+	}
+	if kind(t, err) != vulndb.KindSchema || !strings.Contains(err.Error(), "schema 6") {
+		t.Fatalf("wrong schema: %v", err)
 	}
 }
