@@ -28,15 +28,7 @@ echo "==> registry serving on $host (pid $registry_pid)"
 "$work/push" -registry "$host" -db "$work/db"
 archive="$(ls "$work"/db/vulnerability-db_*.tar.gz)"
 
-cat > "$work/cli.tfrc" <<CFG
-disable_checkpoint = true
-provider_installation {
-  dev_overrides {
-    "imagegate/imagegate" = "$work/plugins"
-  }
-  direct {}
-}
-CFG
+"$root/scripts/dev-overrides.sh" "$work/plugins" > "$work/cli.tfrc"
 export TF_CLI_CONFIG_FILE="$work/cli.tfrc"
 cp "$root/demo/main.tf" "$work/"
 cd "$work"

@@ -8,15 +8,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 go build -o "$work/plugins/terraform-provider-imagegate" "$root"
-cat > "$work/cli.tfrc" <<CFG
-disable_checkpoint = true
-provider_installation {
-  dev_overrides {
-    "imagegate/imagegate" = "$work/plugins"
-  }
-  direct {}
-}
-CFG
+"$root/scripts/dev-overrides.sh" "$work/plugins" > "$work/cli.tfrc"
 mkdir -p "$work/tf"
 cat > "$work/tf/main.tf" <<'TF'
 terraform {

@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/imagegate/terraform-provider-imagegate/internal/policy"
@@ -370,13 +371,7 @@ func (r *policyResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 }
 
 func (r *policyResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var m policyModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	m.computeDocument(&resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+	save(ctx, req.Plan, &resp.State, &resp.Diagnostics)
 }
 
 func (r *policyResource) Read(context.Context, resource.ReadRequest, *resource.ReadResponse) {
@@ -384,13 +379,18 @@ func (r *policyResource) Read(context.Context, resource.ReadRequest, *resource.R
 }
 
 func (r *policyResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	save(ctx, req.Plan, &resp.State, &resp.Diagnostics)
+}
+
+// save writes the planned policy, with its document, to state.
+func save(ctx context.Context, plan tfsdk.Plan, state *tfsdk.State, diags *diag.Diagnostics) {
 	var m policyModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
+	diags.Append(plan.Get(ctx, &m)...)
+	if diags.HasError() {
 		return
 	}
-	m.computeDocument(&resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+	m.computeDocument(diags)
+	diags.Append(state.Set(ctx, &m)...)
 }
 
 func (r *policyResource) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {}

@@ -17,6 +17,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/imagegate/terraform-provider-imagegate/internal/fixtures"
+	"github.com/imagegate/terraform-provider-imagegate/internal/testutil"
 	"github.com/imagegate/terraform-provider-imagegate/internal/vulndb"
 )
 
@@ -69,36 +70,6 @@ func newManager(t *testing.T, cfg vulndb.Config) *vulndb.Manager {
 	}
 	t.Cleanup(func() { m.Close() })
 	return m
-}
-
-// serve serves a built database's listing and archive; mutate may change
-// the listing before it is served.
-func serve(t *testing.T, db *fixtures.BuiltDB, mutate func(map[string]any)) *httptest.Server {
-	t.Helper()
-	listing, err := os.ReadFile(db.Listing)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(listing, &doc); err != nil {
-		t.Fatal(err)
-	}
-	if mutate != nil {
-		mutate(doc)
-	}
-	body, _ := json.Marshal(doc)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case strings.HasSuffix(r.URL.Path, "/latest.json"):
-			w.Write(body)
-		case strings.HasSuffix(r.URL.Path, ".tar.gz"):
-			http.ServeFile(w, r, db.Archive)
-		default:
-			http.NotFound(w, r)
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv
 }
 
 func TestImportArchive(t *testing.T) {
@@ -177,9 +148,9 @@ func TestChecksumMismatchFailsClosed(t *testing.T) {
 }
 
 func TestUpdateFromListing(t *testing.T) {
-	srv := serve(t, first, nil)
+	srv := testutil.NewDBServer(t, first)
 	dir := t.TempDir()
-	m := newManager(t, vulndb.Config{CacheDir: dir, AutoUpdate: true, RequireUpdateCheck: true, UpdateURL: srv.URL + "/latest.json"})
+	m := newManager(t, vulndb.Config{CacheDir: dir, AutoUpdate: true, RequireUpdateCheck: true, UpdateURL: srv.URL()})
 	db, err := m.Get(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -188,8 +159,8 @@ func TestUpdateFromListing(t *testing.T) {
 	m.Close()
 
 	// A newer database on the server replaces the installed one on the next open.
-	srv2 := serve(t, second, nil)
-	db2, err := newManager(t, vulndb.Config{CacheDir: dir, AutoUpdate: true, UpdateURL: srv2.URL + "/latest.json"}).Get(context.Background())
+	srv.Set(second)
+	db2, err := newManager(t, vulndb.Config{CacheDir: dir, AutoUpdate: true, UpdateURL: srv.URL()}).Get(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,8 +170,8 @@ func TestUpdateFromListing(t *testing.T) {
 }
 
 func TestUpdateChecksumMismatch(t *testing.T) {
-	srv := serve(t, first, func(doc map[string]any) { doc["checksum"] = "sha256:" + strings.Repeat("0", 64) })
-	cfg := vulndb.Config{AutoUpdate: true, RequireUpdateCheck: true, UpdateURL: srv.URL + "/latest.json"}
+	srv := testutil.NewDBServer(t, testutil.ListingWithChecksum(t, first, "sha256:"+strings.Repeat("0", 64)))
+	cfg := vulndb.Config{AutoUpdate: true, RequireUpdateCheck: true, UpdateURL: srv.URL()}
 	_, err := newManager(t, cfg).Get(context.Background())
 	if kind(t, err) != vulndb.KindUpdate || !strings.Contains(strings.ToLower(err.Error()), "checksum") {
 		t.Fatalf("checksum mismatch: %v", err)
