@@ -50,29 +50,34 @@ func encode(sb *sbom.SBOM, format string) ([]byte, error) {
 }
 
 // sbomIn returns the entry's SBOM in format, encoding it once and caching
-// the bytes: some formats carry a timestamp or a random serial number, and
-// a data source must give the same answer at every plan.
+// the document: some formats carry a timestamp or a random serial number,
+// and a data source must give the same answer at every plan.
 func (s *Scanner) sbomIn(ce *cachedEntry, format string) (string, error) {
-	if format == FormatSyftJSON {
-		return string(ce.entry.SyftJSON), nil
-	}
 	s.entryMu.Lock()
 	defer s.entryMu.Unlock()
-	if doc, ok := ce.entry.Formats[format]; ok {
-		return doc, nil
+	if doc, err := s.cache.LoadSBOM(ce.entry, format); err == nil {
+		return string(doc), nil
 	}
-	sb, _, _, err := syftjson.NewFormatDecoder().Decode(bytes.NewReader(ce.entry.SyftJSON))
+	src := ce.syftJSON
+	if src == nil {
+		var err error
+		if src, err = s.cache.LoadSBOM(ce.entry, FormatSyftJSON); err != nil {
+			return "", fmt.Errorf("%w: %v", errCorruptSBOM, err)
+		}
+	}
+	sb, _, _, err := syftjson.NewFormatDecoder().Decode(bytes.NewReader(src))
 	if err != nil {
 		return "", err
 	}
-	b, err := encode(sb, format)
+	doc, err := encode(sb, format)
 	if err != nil {
 		return "", err
 	}
-	if ce.entry.Formats == nil {
-		ce.entry.Formats = map[string]string{}
+	if err := s.cache.StoreSBOM(ce.entry, format, doc); err != nil {
+		return "", err
 	}
-	ce.entry.Formats[format] = string(b)
-	_ = s.cache.Store(ce.entry)
-	return string(b), nil
+	if err := s.cache.Store(ce.entry); err != nil {
+		return "", err
+	}
+	return string(doc), nil
 }

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/anchore/grype/grype"
 	"github.com/anchore/grype/grype/distro"
@@ -27,7 +28,6 @@ import (
 	"github.com/anchore/grype/grype/vulnerability"
 	"github.com/anchore/syft/syft"
 	"github.com/anchore/syft/syft/cataloging"
-	"github.com/anchore/syft/syft/sbom"
 	"github.com/anchore/syft/syft/source"
 	"github.com/anchore/syft/syft/source/stereoscopesource"
 	"golang.org/x/sync/singleflight"
@@ -103,7 +103,7 @@ type Vulnerability struct {
 	LayerDigest    string
 	// New is true when the finding was not there when the image was first
 	// scanned: the database learned of it later.
-	New bool
+	New bool `json:"-"`
 }
 
 // Scanner scans images with one registry client, one database and one SBOM
@@ -114,11 +114,16 @@ type Scanner struct {
 	cache    *Cache
 	flight   singleflight.Group
 	catalogs chan struct{}
-	// entryMu guards the entries' later writes (initial findings, formats).
+	// entryMu guards the entries' later writes (match, formats).
 	entryMu sync.Mutex
 	// entries keeps this process's entries, so every read of a digest in
 	// one plan shares one catalog.
 	entries sync.Map // digest|scope -> *cachedEntry
+	// licenses carries syft's license scanner, built once per Scanner:
+	// building it costs about a third of a catalog's CPU.
+	licensesOnce sync.Once
+	licenses     context.Context
+	licensesErr  error
 }
 
 // New returns a Scanner.
@@ -156,43 +161,68 @@ func (s *Scanner) Scan(ctx context.Context, req Request) (*Result, error) {
 	digest := res.Digest.String()
 	pinned := res.Ref.Context().Name() + "@" + digest
 	key := digest + "|" + string(req.Scope)
-	v, err, _ := s.flight.Do(key, func() (any, error) {
-		if ce, ok := s.entries.Load(key); ok {
-			return &cachedEntry{entry: ce.(*cachedEntry).entry, cached: true}, nil
+	var ce *cachedEntry
+	var vulns []Vulnerability
+	var sbomDoc string
+	for attempt := 0; ; attempt++ {
+		v, err, _ := s.flight.Do(key, func() (any, error) {
+			if ce, ok := s.entries.Load(key); ok {
+				return &cachedEntry{entry: ce.(*cachedEntry).entry, cached: true}, nil
+			}
+			ce, err := s.entry(ctx, res, pinned, req.Scope)
+			if err == nil {
+				s.entries.Store(key, ce)
+			}
+			return ce, err
+		})
+		if err != nil {
+			return nil, err
 		}
-		ce, err := s.entry(ctx, res, pinned, req.Scope)
-		if err == nil {
-			s.entries.Store(key, ce)
+		ce = v.(*cachedEntry)
+		vulns, err = s.vulnerabilities(ctx, db, ce)
+		if err == nil && req.SBOMFormat != "" {
+			if sbomDoc, err = s.sbomIn(ce, req.SBOMFormat); err != nil {
+				err = fmt.Errorf("encoding the SBOM as %s: %w", req.SBOMFormat, err)
+			}
 		}
-		return ce, err
-	})
-	if err != nil {
-		return nil, err
+		if errors.Is(err, errCorruptSBOM) && attempt == 0 {
+			// Never trusted: forget the entry and catalog the image again.
+			s.entries.Delete(key)
+			s.cache.Remove(digest, req.Scope)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("scanning %s: %w", pinned, err)
+		}
+		break
 	}
-	ce := v.(*cachedEntry)
-
-	out, err := s.match(ctx, db, ce)
-	if err != nil {
-		return nil, fmt.Errorf("matching %s against the vulnerability database: %w", pinned, err)
+	e := ce.entry
+	out := &Result{
+		Digest: digest, PinnedReference: pinned, DB: db.Status, Files: e.Files, Cached: ce.cached,
+		Distro: e.Distro, Packages: e.Packages, PackageCount: len(e.Packages), Vulnerabilities: vulns,
+		SeverityCounts: map[string]int{},
 	}
-	out.Digest, out.PinnedReference, out.DB, out.Files, out.Cached = digest, pinned, db.Status, ce.entry.Files, ce.cached
+	for _, sev := range Severities {
+		out.SeverityCounts[sev] = 0
+	}
+	for _, v := range vulns {
+		out.SeverityCounts[v.Severity]++
+	}
 	out.Warnings = append(out.Warnings, db.Warnings...)
 	if out.PackageCount == 0 {
 		out.Warnings = append(out.Warnings, fmt.Sprintf("syft found no packages in %s. The image may be built from scratch with files no cataloger recognises, or cataloging may have failed; the vulnerability list is empty because nothing was found, not because the image was checked clean.", pinned))
 	}
-	if req.SBOMFormat != "" {
-		if out.SBOM, err = s.sbomIn(ce, req.SBOMFormat); err != nil {
-			return nil, fmt.Errorf("encoding the SBOM of %s as %s: %w", pinned, req.SBOMFormat, err)
-		}
-	}
+	out.SBOM = sbomDoc
 	return out, nil
 }
 
 // cachedEntry is an entry plus whether it came from disk. Entries are
-// shared between concurrent scans of one digest.
+// shared between concurrent scans of one digest. syftJSON holds the SBOM of
+// a fresh catalog, so it is not read back from disk.
 type cachedEntry struct {
-	entry  *Entry
-	cached bool
+	entry    *Entry
+	cached   bool
+	syftJSON []byte
 }
 
 // entry loads the cached SBOM of the digest or catalogs the image.
@@ -207,15 +237,36 @@ func (s *Scanner) entry(ctx context.Context, res *registry.Resolved, pinned stri
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	e, err := catalog(ctx, res, pinned, scope)
+	ce, err := s.catalog(ctx, res, pinned, scope)
 	if err != nil {
 		return nil, fmt.Errorf("cataloging %s: %w", pinned, err)
 	}
-	return &cachedEntry{entry: e}, nil
+	return ce, nil
+}
+
+// withValues is the request's context (cancellation, deadline) with the
+// values of another context looked up first: syft's license scanner.
+type withValues struct {
+	context.Context
+	values context.Context
+}
+
+func (c withValues) Value(key any) any {
+	if v := c.values.Value(key); v != nil {
+		return v
+	}
+	return c.Context.Value(key)
+}
+
+func (s *Scanner) licenseContext(cfg *syft.CreateSBOMConfig) (context.Context, error) {
+	s.licensesOnce.Do(func() {
+		s.licenses, s.licensesErr = syft.SetContextLicenseScanner(context.Background(), cfg.Licenses)
+	})
+	return s.licenses, s.licensesErr
 }
 
 // catalog pulls and unpacks the image and runs syft over it.
-func catalog(ctx context.Context, res *registry.Resolved, pinned string, scope Scope) (*Entry, error) {
+func (s *Scanner) catalog(ctx context.Context, res *registry.Resolved, pinned string, scope Scope) (*cachedEntry, error) {
 	m, err := res.Image.Manifest()
 	if err != nil {
 		return nil, err
@@ -230,6 +281,7 @@ func catalog(ctx context.Context, res *registry.Resolved, pinned string, scope S
 	e := &Entry{FormatVersion: cacheFormat, SyftVersion: SyftVersion, Digest: res.Digest.String(), Scope: scope, Layers: map[string]string{}}
 	for i, l := range m.Layers {
 		e.Layers[cf.RootFS.DiffIDs[i].String()] = l.Digest.String()
+		e.LayerOrder = append(e.LayerOrder, cf.RootFS.DiffIDs[i].String())
 	}
 	fsys, err := imagefs.Open(ctx, res.Image, res.Ref.String(), pinned)
 	if err != nil {
@@ -251,15 +303,31 @@ func catalog(ctx context.Context, res *registry.Resolved, pinned string, scope S
 	// cannot be matched.
 	cfg.Packages.Golang = cfg.Packages.Golang.WithCaptureSymbols(cataloging.SymbolScopeAll)
 	cfg.Compliance.MissingVersion = cataloging.ComplianceActionDrop
-	sb, err := syft.CreateSBOM(ctx, src, cfg)
+	licenses, err := s.licenseContext(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if e.SyftJSON, err = encode(sb, FormatSyftJSON); err != nil {
+	sb, err := syft.CreateSBOM(withValues{Context: ctx, values: licenses}, src, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if d := sb.Artifacts.LinuxDistribution; d != nil && d.ID != "" {
+		e.Distro = &Distro{ID: d.ID, Version: d.VersionID}
+	}
+	e.Packages = []Package{}
+	for p := range sb.Artifacts.Packages.Enumerate() {
+		e.Packages = append(e.Packages, Package{Name: p.Name, Version: p.Version, Type: string(p.Type), PURL: p.PURL})
+	}
+	sort.Slice(e.Packages, func(i, j int) bool { return lessStrings(e.Packages[i].key(), e.Packages[j].key()) })
+	doc, err := encode(sb, FormatSyftJSON)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.cache.StoreSBOM(e, FormatSyftJSON, doc); err != nil {
 		return nil, err
 	}
 	e.Created = nowUTC()
-	return e, nil
+	return &cachedEntry{entry: e, syftJSON: doc}, nil
 }
 
 func matchers() []match.Matcher {
@@ -273,9 +341,79 @@ func matchers() []match.Matcher {
 	})
 }
 
-func (s *Scanner) match(ctx context.Context, db *vulndb.DB, ce *cachedEntry) (*Result, error) {
+// errCorruptSBOM is a cached SBOM that is missing or does not match its
+// checksum: the image is cataloged again.
+var errCorruptSBOM = errors.New("the cached SBOM is unusable")
+
+// matchKey identifies what a match result depends on besides the SBOM: the
+// database's content and the matcher's version. "" when the database cannot
+// be identified, so the match is never reused.
+func matchKey(st vulndb.Status) string {
+	if st.Checksum == "" || st.Built.IsZero() {
+		return ""
+	}
+	return strings.Join([]string{st.Checksum, st.Built.UTC().Format(time.RFC3339), st.SchemaVersion, "grype " + GrypeVersion}, "|")
+}
+
+// vulnerabilities returns the entry's findings against db: the cached match
+// when it was made with the same database and grype, else a new match. The
+// findings are marked new when the entry's first match did not have them.
+func (s *Scanner) vulnerabilities(ctx context.Context, db *vulndb.DB, ce *cachedEntry) ([]Vulnerability, error) {
+	key := matchKey(db.Status)
+	s.entryMu.Lock()
+	prev := ce.entry.Match
+	s.entryMu.Unlock()
+	var vulns []Vulnerability
+	if prev != nil && key != "" && prev.Key == key {
+		vulns = append([]Vulnerability(nil), prev.Vulnerabilities...)
+	} else {
+		doc := ce.syftJSON
+		if doc == nil {
+			var err error
+			if doc, err = s.cache.LoadSBOM(ce.entry, FormatSyftJSON); err != nil {
+				return nil, fmt.Errorf("%w: %v", errCorruptSBOM, err)
+			}
+		}
+		var err error
+		if vulns, err = matchSBOM(ctx, db, doc, ce.entry); err != nil {
+			return nil, fmt.Errorf("matching against the vulnerability database: %w", err)
+		}
+	}
+	keys := make([]string, len(vulns))
+	for i := range vulns {
+		keys[i] = vulns[i].findingKey()
+		vulns[i].New = false
+	}
+	s.entryMu.Lock()
+	defer s.entryMu.Unlock()
 	e := ce.entry
-	pkgs, pctx, sb, err := pkg.ProvideFromReader(bytes.NewReader(e.SyftJSON), pkg.ProviderConfig{
+	changed := e.Match == nil || e.Match.Key != key
+	e.Match = &Match{Key: key, Vulnerabilities: vulns}
+	if e.Initial == nil {
+		e.Initial = append([]string{}, keys...)
+		changed = true
+	} else {
+		initial := map[string]bool{}
+		for _, k := range e.Initial {
+			initial[k] = true
+		}
+		out := make([]Vulnerability, len(vulns))
+		for i, v := range vulns {
+			v.New = !initial[keys[i]]
+			out[i] = v
+		}
+		vulns = out
+	}
+	if changed {
+		_ = s.cache.Store(e) // a cache that cannot be written only costs a re-pull
+	}
+	return vulns, nil
+}
+
+// matchSBOM matches a syft-json SBOM with grype, exactly as the grype CLI
+// matches an SBOM document.
+func matchSBOM(ctx context.Context, db *vulndb.DB, doc []byte, e *Entry) ([]Vulnerability, error) {
+	pkgs, pctx, _, err := pkg.ProvideFromReader(bytes.NewReader(doc), pkg.ProviderConfig{
 		SynthesisConfig: pkg.SynthesisConfig{Distro: pkg.DistroConfig{FixChannels: distro.DefaultFixChannels()}},
 	})
 	if err != nil {
@@ -290,57 +428,16 @@ func (s *Scanner) match(ctx context.Context, db *vulndb.DB, ce *cachedEntry) (*R
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := &Result{SeverityCounts: map[string]int{}}
-	for _, sev := range Severities {
-		out.SeverityCounts[sev] = 0
+	order := map[string]int{}
+	for i, id := range e.LayerOrder {
+		order[id] = i
 	}
-	if d := sb.Artifacts.LinuxDistribution; d != nil && d.ID != "" {
-		out.Distro = &Distro{ID: d.ID, Version: d.VersionID}
-	}
-	for p := range sb.Artifacts.Packages.Enumerate() {
-		out.Packages = append(out.Packages, Package{Name: p.Name, Version: p.Version, Type: string(p.Type), PURL: p.PURL})
-	}
-	sort.Slice(out.Packages, func(i, j int) bool { return lessStrings(out.Packages[i].key(), out.Packages[j].key()) })
-	out.PackageCount = len(out.Packages)
-
-	order := layerOrder(sb)
+	vulns := []Vulnerability{}
 	for _, m := range matches.Sorted() {
-		v := convert(db.Provider, m, e.Layers, order)
-		out.Vulnerabilities = append(out.Vulnerabilities, v)
+		vulns = append(vulns, convert(db.Provider, m, e.Layers, order))
 	}
-	sort.SliceStable(out.Vulnerabilities, func(i, j int) bool {
-		return lessStrings(out.Vulnerabilities[i].key(), out.Vulnerabilities[j].key())
-	})
-	out.Vulnerabilities = dedupe(out.Vulnerabilities)
-	s.markNew(ce, out.Vulnerabilities)
-	for _, v := range out.Vulnerabilities {
-		out.SeverityCounts[v.Severity]++
-	}
-	return out, nil
-}
-
-// markNew compares findings with those of the first match of the entry,
-// recording them (and caching the entry) on that first match.
-func (s *Scanner) markNew(ce *cachedEntry, vulns []Vulnerability) {
-	keys := make([]string, len(vulns))
-	for i, v := range vulns {
-		keys[i] = v.findingKey()
-	}
-	s.entryMu.Lock()
-	defer s.entryMu.Unlock()
-	e := ce.entry
-	if e.Initial == nil {
-		e.Initial = append([]string{}, keys...)
-		_ = s.cache.Store(e) // a cache that cannot be written only costs a re-pull
-		return
-	}
-	initial := map[string]bool{}
-	for _, k := range e.Initial {
-		initial[k] = true
-	}
-	for i := range vulns {
-		vulns[i].New = !initial[keys[i]]
-	}
+	sort.SliceStable(vulns, func(i, j int) bool { return lessStrings(vulns[i].key(), vulns[j].key()) })
+	return dedupe(vulns), nil
 }
 
 func (v Vulnerability) findingKey() string {
@@ -371,18 +468,6 @@ func dedupe(vs []Vulnerability) []Vulnerability {
 		out = append(out, v)
 	}
 	return out
-}
-
-// layerOrder gives each layer's position, bottom first, from the SBOM's
-// source description.
-func layerOrder(sb *sbom.SBOM) map[string]int {
-	order := map[string]int{}
-	if md, ok := sb.Source.Metadata.(source.ImageMetadata); ok {
-		for i, l := range md.Layers {
-			order[l.Digest] = i
-		}
-	}
-	return order
 }
 
 func convert(mp vulnerability.MetadataProvider, m match.Match, layers map[string]string, order map[string]int) Vulnerability {

@@ -262,7 +262,7 @@ func TestCorruptCacheEntryIsRebuilt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	entries, _ := filepath.Glob(filepath.Join(e.cacheDir, "squashed", "sha256-*.json"))
+	entries, _ := filepath.Glob(filepath.Join(e.cacheDir, "squashed", "sha256-*[0-9a-f].json"))
 	if len(entries) != 1 {
 		t.Fatalf("cache entries %v", entries)
 	}
@@ -395,5 +395,72 @@ func TestCancelledScan(t *testing.T) {
 	cancel()
 	if _, err := s.Scan(ctx, scan.Request{Reference: e.reg.Ref("app:1")}); err == nil {
 		t.Fatal("a cancelled scan returned a result")
+	}
+}
+
+// A match is reused while the database is unchanged (the SBOM is not even
+// read); a new database re-matches, and an SBOM that is missing or altered
+// then is never trusted: the image is cataloged again.
+func TestMatchReuseAndSBOMIntegrity(t *testing.T) {
+	e := newEnv(t)
+	img, err := fixtures.VulnerableImage(fixtures.Vulnerable{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.reg.Push(t, "app:1", img)
+	dbs := testutil.VulnDBs(t)
+	ctx := context.Background()
+	req := scan.Request{Reference: e.reg.Ref("app:1")}
+	first, err := e.scanner(t, dbs.Old).Scan(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sboms, _ := filepath.Glob(filepath.Join(e.cacheDir, "squashed", "*.syft-json.json"))
+	if len(sboms) != 1 {
+		t.Fatalf("SBOM files %v", sboms)
+	}
+	if err := os.Remove(sboms[0]); err != nil {
+		t.Fatal(err)
+	}
+	e.reg.ResetRequests()
+	same, err := e.scanner(t, dbs.Old).Scan(ctx, req)
+	if err != nil {
+		t.Fatalf("same database, SBOM gone: %v", err)
+	}
+	if !same.Cached || e.reg.BlobRequests() != 0 || len(same.Vulnerabilities) != len(first.Vulnerabilities) {
+		t.Errorf("the unchanged database did not reuse the match: cached %v, %d blob requests", same.Cached, e.reg.BlobRequests())
+	}
+
+	for name, damage := range map[string]func(string){
+		"missing": func(string) {},
+		"altered": func(p string) { os.WriteFile(p, []byte(`{"artifacts":[]}`), 0o644) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			// Start from a complete entry matched against the old database.
+			if _, err := e.scanner(t, dbs.Old).Scan(ctx, scan.Request{Reference: e.reg.Ref("app:1"), SBOMFormat: scan.FormatSyftJSON}); err != nil {
+				t.Fatal(err)
+			}
+			sboms, _ := filepath.Glob(filepath.Join(e.cacheDir, "squashed", "*.syft-json.json"))
+			if name == "missing" {
+				for _, p := range sboms {
+					os.Remove(p)
+				}
+			} else {
+				for _, p := range sboms {
+					damage(p)
+				}
+			}
+			e.reg.ResetRequests()
+			res, err := e.scanner(t, dbs.New).Scan(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Cached || e.reg.BlobRequests() == 0 {
+				t.Errorf("a %s SBOM was not rebuilt: cached %v", name, res.Cached)
+			}
+			if v := find(res, fixtures.LodashReDoS.GHSAID, "lodash"); v == nil {
+				t.Errorf("the new database's advisory is missing after the rebuild")
+			}
+		})
 	}
 }
