@@ -18,7 +18,7 @@ type profilePart struct {
 
 var profileParts = []profilePart{
 	{Name: "Pulling and unpacking layers (stereoscope)", Focus: `anchore/stereoscope`},
-	{Name: "syft's license scanner, built for every catalog (google/licensecheck)", Focus: `google/licensecheck`},
+	{Name: "syft's license scanner, built once per process, overlapping the pull (google/licensecheck)", Focus: `google/licensecheck`},
 	{Name: "syft (catalogers, SBOM encoding and decoding), license scanner excluded", Focus: `anchore/syft/`, Ignore: `google/licensecheck`},
 	{Name: "Reading the SBOM back (grype pkg.ProvideFromReader) and the cache entry", Focus: `grype/pkg\.ProvideFromReader|scan\.\(\*Cache\)\.Load`},
 	{Name: "Matching (grype VulnerabilityMatcher.FindMatchesContext)", Focus: `grype\.\(\*VulnerabilityMatcher\)\.FindMatchesContext`},
