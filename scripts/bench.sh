@@ -13,7 +13,7 @@ for tool in /usr/bin/time; do
   [ -x "$tool" ] || { echo "bench needs $tool (GNU time, Debian package 'time')" >&2; exit 1; }
 done
 
-"$root/scripts/build-clis.sh" >/dev/null
+"$root/scripts/build-clis.sh" tofu grype >/dev/null
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/imagegate-bench.XXXXXX")"
 registry_pid=""

@@ -29,17 +29,30 @@ build() {
   mv "$out.tmp" "$out"
 }
 
-# dev=no drops the "-dev" suffix a source build would otherwise report.
-build tofu github.com/opentofu/opentofu v1.12.6 ./cmd/tofu "-X github.com/opentofu/opentofu/version.dev=no"
-build terraform github.com/hashicorp/terraform v1.5.7 .
 # The grype CLI of the version the provider embeds, for the parity test and
 # the benchmarks. A stamp file records the version (go install leaves the
 # binary's own version string empty).
-grype_version="$(cd "$root" && go list -m -f '{{.Version}}' github.com/anchore/grype)"
-if [ ! -x "$bin/grype" ] || [ ! -f "$bin/.grype-$grype_version" ]; then
-  echo "building grype $grype_version (first run only, several minutes)" >&2
-  GOBIN="$bin" CGO_ENABLED=0 go install "github.com/anchore/grype/cmd/grype@$grype_version"
-  rm -f "$bin"/.grype-*
-  touch "$bin/.grype-$grype_version"
-fi
+build_grype() {
+  local grype_version
+  grype_version="$(cd "$root" && go list -m -f '{{.Version}}' github.com/anchore/grype)"
+  if [ ! -x "$bin/grype" ] || [ ! -f "$bin/.grype-$grype_version" ]; then
+    echo "building grype $grype_version (first run only, several minutes)" >&2
+    GOBIN="$bin" CGO_ENABLED=0 go install "github.com/anchore/grype/cmd/grype@$grype_version"
+    rm -f "$bin"/.grype-*
+    touch "$bin/.grype-$grype_version"
+  fi
+}
+
+# With arguments, only the named tools are built (the demo needs only tofu).
+tools=("$@")
+[ ${#tools[@]} -gt 0 ] || tools=(tofu terraform grype)
+for tool in "${tools[@]}"; do
+  case "$tool" in
+    # dev=no drops the "-dev" suffix a source build would otherwise report.
+    tofu) build tofu github.com/opentofu/opentofu v1.12.6 ./cmd/tofu "-X github.com/opentofu/opentofu/version.dev=no" ;;
+    terraform) build terraform github.com/hashicorp/terraform v1.5.7 . ;;
+    grype) build_grype ;;
+    *) echo "unknown tool $tool (tofu, terraform or grype)" >&2; exit 2 ;;
+  esac
+done
 echo "$bin"

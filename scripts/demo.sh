@@ -8,7 +8,7 @@ work="$root/demo/.work"
 rm -rf "$work"
 mkdir -p "$work/plugins"
 
-"$root/scripts/build-clis.sh" >/dev/null
+"$root/scripts/build-clis.sh" tofu >/dev/null
 echo "==> building the provider and the demo registry"
 go build -o "$work/plugins/terraform-provider-imagegate" "$root"
 go build -o "$bin/registry" github.com/google/go-containerregistry/cmd/registry
