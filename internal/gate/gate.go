@@ -7,11 +7,14 @@ package gate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/imagegate/terraform-provider-imagegate/internal/imagefs"
 	"github.com/imagegate/terraform-provider-imagegate/internal/policy"
@@ -55,18 +58,19 @@ type Result struct {
 // Evaluate resolves the reference once, scans that digest and applies the
 // policy. Any fact it cannot establish is an error, never a pass.
 func (g *Gate) Evaluate(ctx context.Context, req Request) (*Result, error) {
-	img, err := g.registry.Inspect(ctx, req.Reference, req.Platform)
+	// Resolve once: every check below acts on this digest, so a tag moved
+	// mid-plan cannot swap the image between them.
+	resolved, err := g.registry.Resolve(ctx, req.Reference, req.Platform)
 	if err != nil {
 		return nil, err
 	}
-	// From here on, act on the digest: a tag moved mid-plan cannot swap the
-	// image between the checks.
-	sc, err := g.scanner.Scan(ctx, scan.Request{Reference: img.PinnedReference, Scope: req.Scope})
+	img, err := resolved.Inspect(req.Reference)
 	if err != nil {
 		return nil, err
 	}
-	if sc.Digest != img.Digest {
-		return nil, fmt.Errorf("%s: the scanned digest %s differs from the inspected digest %s", req.Reference, sc.Digest, img.Digest)
+	sc, err := g.scanner.ScanResolved(ctx, resolved, scan.Request{Scope: req.Scope})
+	if err != nil {
+		return nil, err
 	}
 	facts := policy.Facts{
 		Now: g.now(),
@@ -93,7 +97,9 @@ func (g *Gate) Evaluate(ctx context.Context, req Request) (*Result, error) {
 		})
 	}
 	if req.Policy.BaseImage != nil {
-		facts.BaseCandidates = g.baseCandidates(ctx, req.Policy.BaseImage.Trusted, img)
+		if facts.BaseCandidates, err = g.baseCandidates(ctx, req.Policy.BaseImage.Trusted, img); err != nil {
+			return nil, err
+		}
 	}
 	res := &Result{Decision: policy.Evaluate(req.Policy, facts), Image: img, Scan: sc}
 	if res.Decision.Passed {
@@ -103,26 +109,33 @@ func (g *Gate) Evaluate(ctx context.Context, req Request) (*Result, error) {
 }
 
 // baseCandidates resolves, for the image's own platform, every trusted base
-// given as a concrete reference and the base the annotations name. A base
-// that cannot be resolved is left out: the engine then finds it unproved.
-func (g *Gate) baseCandidates(ctx context.Context, trusted []string, img *registry.Image) []policy.BaseCandidate {
+// given as a concrete reference, and the base the annotations name when it
+// is on a registry the policy or the image already uses (an annotation must
+// not make the gate contact arbitrary hosts). A trusted base that cannot be
+// read for another reason than its absence is an error: the gate cannot
+// decide. An annotated base that cannot be resolved is left out, and the
+// engine finds the claim unproved.
+func (g *Gate) baseCandidates(ctx context.Context, trusted []string, img *registry.Image) ([]policy.BaseCandidate, error) {
 	platform := img.OS + "/" + img.Architecture
 	if img.Variant != "" {
 		platform += "/" + img.Variant
 	}
+	hosts := map[string]bool{registryHost(img.Repository): true}
 	refs := map[string]string{} // reference -> trusted entry it came from
 	for _, t := range trusted {
+		hosts[registryHost(t)] = true
 		if !strings.ContainsAny(t, "*?[") {
 			refs[t] = t
 		}
 	}
-	if b := img.BaseImage; b != nil && b.Name != "" {
-		ref := b.Name
-		if b.Digest != "" && !strings.Contains(ref, "@") {
-			ref = repoOf(ref) + "@" + b.Digest
+	var annotated string
+	if b := img.BaseImage; b != nil && b.Name != "" && hosts[registryHost(b.Name)] {
+		annotated = b.Name
+		if b.Digest != "" && !strings.Contains(annotated, "@") {
+			annotated = repoOf(annotated) + "@" + b.Digest
 		}
-		if _, ok := refs[ref]; !ok {
-			refs[ref] = ""
+		if _, ok := refs[annotated]; !ok {
+			refs[annotated] = ""
 		}
 	}
 	// One candidate per image: the annotated base and a trusted reference
@@ -130,7 +143,13 @@ func (g *Gate) baseCandidates(ctx context.Context, trusted []string, img *regist
 	byDigest := map[string]*policy.BaseCandidate{}
 	var order []string
 	for _, ref := range sortedKeys(refs) {
-		c := g.base(ctx, ref, platform)
+		c, err := g.base(ctx, ref, platform)
+		if err != nil {
+			if refs[ref] != "" {
+				return nil, fmt.Errorf("reading trusted base image %s: %w", ref, err)
+			}
+			continue
+		}
 		if c == nil {
 			continue
 		}
@@ -153,7 +172,17 @@ func (g *Gate) baseCandidates(ctx context.Context, trusted []string, img *regist
 	for _, k := range order {
 		out = append(out, *byDigest[k])
 	}
-	return out
+	return out, nil
+}
+
+// registryHost is the registry part of a reference or repository, as
+// go-containerregistry spells it ("index.docker.io" for Docker Hub names).
+func registryHost(ref string) string {
+	if r, err := name.ParseReference(strings.TrimSuffix(strings.TrimSuffix(ref, "/*"), "*"), name.WeakValidation); err == nil {
+		return r.Context().RegistryStr()
+	}
+	host, _, _ := strings.Cut(ref, "/")
+	return host
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -165,19 +194,23 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-func (g *Gate) base(ctx context.Context, ref, platform string) *policy.BaseCandidate {
+// base resolves one base reference; (nil, nil) when it does not exist.
+// Results are kept for the plan, failures other than absence are not.
+func (g *Gate) base(ctx context.Context, ref, platform string) (*policy.BaseCandidate, error) {
 	key := ref + "|" + platform
 	if c, ok := g.bases.Load(key); ok {
-		return c.(*policy.BaseCandidate)
+		return c.(*policy.BaseCandidate), nil
 	}
 	img, err := g.registry.Inspect(ctx, ref, platform)
 	if err != nil {
-		if ctx.Err() == nil {
+		var re *registry.Error
+		if errors.As(err, &re) && (re.Kind == registry.KindNotFound || re.Kind == registry.KindPlatform) {
 			g.bases.Store(key, (*policy.BaseCandidate)(nil))
+			return nil, nil
 		}
-		return nil
+		return nil, err
 	}
-	c := &policy.BaseCandidate{Repository: img.Repository, Digest: img.Digest}
+	c := &policy.BaseCandidate{Repository: img.Repository, Digest: img.Digest, IndexDigest: img.IndexDigest}
 	if !strings.Contains(ref, "@") {
 		if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
 			c.Tags = []string{ref[i+1:]}
@@ -187,7 +220,7 @@ func (g *Gate) base(ctx context.Context, ref, platform string) *policy.BaseCandi
 		c.DiffIDs = append(c.DiffIDs, l.DiffID)
 	}
 	g.bases.Store(key, c)
-	return c
+	return c, nil
 }
 
 // repoOf strips a tag from a reference.

@@ -16,8 +16,17 @@ func TestBaseImage(t *testing.T) {
 	debian := BaseCandidate{Trusted: "debian@" + digestOf('5'), Repository: "index.docker.io/library/debian", Digest: digestOf('5'), DiffIDs: layers[:3]}
 	debianNew := BaseCandidate{Repository: "index.docker.io/library/debian", Digest: digestOf('6'), DiffIDs: layers[:3]}
 	evil := BaseCandidate{Repository: "evil.io/base", Digest: digestOf('7'), Tags: []string{"1"}, DiffIDs: layers[:3]}
-	trusted := []string{"cgr.dev/chainguard/*", "alpine:3.20", "debian@" + digestOf('5')}
-	trustedList := "alpine:3.20, cgr.dev/chainguard/*, debian@" + digestOf('5') // sorted
+	// Multi-platform bases: the platform manifest digest and the digest of
+	// the index it was chosen from.
+	node := BaseCandidate{Repository: "index.docker.io/library/node", Digest: digestOf('a'), IndexDigest: digestOf('b'), Tags: []string{"22"}, DiffIDs: layers[:2]}
+	nodeUnpinned := BaseCandidate{Repository: "index.docker.io/library/node", Digest: digestOf('a'), DiffIDs: layers[:2]}
+	nodeOtherPlatform := BaseCandidate{Repository: "index.docker.io/library/node", Digest: digestOf('c'), IndexDigest: digestOf('b'), DiffIDs: []string{"sha256:arm"}}
+	staticIdx := static
+	staticIdx.IndexDigest = digestOf('e')
+	evilIdx := evil
+	evilIdx.IndexDigest = digestOf('f')
+	trusted := []string{"cgr.dev/chainguard/*", "alpine:3.20", "debian@" + digestOf('5'), "node@" + digestOf('b')}
+	trustedList := "alpine:3.20, cgr.dev/chainguard/*, debian@" + digestOf('5') + ", node@" + digestOf('b') // sorted
 
 	tests := []struct {
 		name     string
@@ -80,6 +89,38 @@ func TestBaseImage(t *testing.T) {
 			wantSubj: "evil.io/base:1", wantMsg: "the image's annotations name base evil.io/base:1, which is not in the trusted list (" + trustedList + "), and no trusted base is proved by the image's layers"},
 		{name: "annotated untrusted base not resolved, trusted base proved",
 			image: Image{BaseName: "evil.io/base:1"}, cands: []BaseCandidate{alpine}},
+		{name: "trusted entry pinned by index digest proves the base", require: true, cands: []BaseCandidate{node}},
+		{name: "trusted entry pinned by index digest, candidate resolved without its index", require: true, cands: []BaseCandidate{nodeUnpinned},
+			wantSubj: "base image", wantMsg: "a trusted base is required, but the layers of no trusted base (" + trustedList + ") are the bottom of the image's; checked: index.docker.io/library/node@" + digestOf('a')},
+		{name: "trusted index digest, layers of another platform", require: true, cands: []BaseCandidate{nodeOtherPlatform},
+			wantSubj: "base image", wantMsg: "a trusted base is required, but the layers of no trusted base (" + trustedList + ") are the bottom of the image's; checked: index.docker.io/library/node@" + digestOf('c')},
+		{name: "an index digest is not a platform digest for a trusted entry pinned to the platform", require: true,
+			cands:    []BaseCandidate{{Repository: "index.docker.io/library/debian", Digest: digestOf('6'), IndexDigest: digestOf('7'), DiffIDs: layers[:3]}},
+			wantSubj: "base image", wantMsg: "a trusted base is required, but the layers of no trusted base (" + trustedList + ") are the bottom of the image's; checked: index.docker.io/library/debian@" + digestOf('6')},
+		{name: "trusted entry pinned by platform digest, candidate from an index", require: true,
+			cands: []BaseCandidate{{Repository: "index.docker.io/library/debian", Digest: digestOf('5'), IndexDigest: digestOf('7'), DiffIDs: layers[:3]}}},
+		{name: "annotation digest is the index digest, covered and proved",
+			image: Image{BaseName: "cgr.dev/chainguard/static:latest", BaseDigest: digestOf('e')}, cands: []BaseCandidate{staticIdx}},
+		{name: "annotation by index digest only, proved by the index-pinned entry",
+			image: Image{BaseDigest: digestOf('b')}, cands: []BaseCandidate{node}},
+		{name: "annotation by index digest in the name, proved",
+			image: Image{BaseName: "docker.io/library/node@" + digestOf('b')}, cands: []BaseCandidate{node}},
+		{name: "annotation by index digest, layers differ: forged, not unresolved",
+			image:    Image{BaseName: "cgr.dev/chainguard/static:latest", BaseDigest: digestOf('e')},
+			cands:    []BaseCandidate{{Repository: "cgr.dev/chainguard/static", Digest: digestOf('2'), IndexDigest: digestOf('e'), DiffIDs: []string{"sha256:zz"}}},
+			wantSubj: "cgr.dev/chainguard/static:latest@" + digestOf('e'),
+			wantMsg:  "the image's annotations claim base cgr.dev/chainguard/static:latest@" + digestOf('e') + ", but its layers do not match the image's (forged or stale annotation)"},
+		{name: "annotation by index digest of a base trusted by its platform digest, layers differ",
+			image:    Image{BaseName: "docker.io/library/debian:12", BaseDigest: digestOf('8')},
+			cands:    []BaseCandidate{{Repository: "index.docker.io/library/debian", Digest: digestOf('5'), IndexDigest: digestOf('8'), DiffIDs: []string{"sha256:zz"}}},
+			wantSubj: "docker.io/library/debian:12@" + digestOf('8'),
+			wantMsg:  "the image's annotations claim base docker.io/library/debian:12@" + digestOf('8') + ", but its layers do not match the image's (forged or stale annotation)"},
+		{name: "untrusted intermediate base annotated by index digest, proved by layers, above a trusted base",
+			image: Image{BaseName: "evil.io/base:1", BaseDigest: digestOf('f')}, cands: []BaseCandidate{alpine, evilIdx},
+			wantSubj: "evil.io/base:1@" + digestOf('f'), wantMsg: "base evil.io/base:1@" + digestOf('f') + " is not in the trusted list (its layers are the bottom of the image's; trusted: " + trustedList + ")"},
+		{name: "untrusted base annotated by index digest in the name, proved by layers",
+			image: Image{BaseName: "evil.io/base@" + digestOf('f')}, cands: []BaseCandidate{node, evilIdx},
+			wantSubj: "evil.io/base@" + digestOf('f'), wantMsg: "base evil.io/base@" + digestOf('f') + " is not in the trusted list (its layers are the bottom of the image's; trusted: " + trustedList + ")"},
 		{name: "annotated trusted digest-pinned base with another digest is untrusted",
 			image:    Image{BaseName: "docker.io/library/debian:12", BaseDigest: digestOf('6')},
 			wantSubj: "docker.io/library/debian:12@" + digestOf('6'), wantMsg: "the image's annotations name base docker.io/library/debian:12@" + digestOf('6') + ", which is not in the trusted list (" + trustedList + "), and no trusted base is proved by the image's layers"},

@@ -52,12 +52,29 @@ type Finding struct {
 }
 
 // BaseCandidate is a possible base image the caller resolved.
+//
+// A trusted entry pinned by digest and an annotated base digest are matched
+// against both Digest and IndexDigest, since a multi-platform base is usually
+// pinned (and annotated) by its index digest.
 type BaseCandidate struct {
-	Trusted    string   // the policy entry it was resolved from, "" if only from the annotation
-	Repository string   // registry/repository
-	Digest     string   // of the platform manifest
-	Tags       []string // the tag it was resolved from, if any
-	DiffIDs    []string // layer diff_ids, bottom first
+	Trusted     string   // the policy entry it was resolved from, "" if only from the annotation
+	Repository  string   // registry/repository
+	Digest      string   // of the platform manifest
+	IndexDigest string   // of the index the platform manifest was chosen from, "" when not from an index
+	Tags        []string // the tag it was resolved from, if any
+	DiffIDs     []string // layer diff_ids, bottom first
+}
+
+// digests returns the candidate's platform manifest digest and, if any, its
+// index digest.
+func (bc BaseCandidate) digests() []string {
+	var out []string
+	for _, d := range []string{bc.Digest, bc.IndexDigest} {
+		if d != "" {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // Decision is the outcome of Evaluate.
@@ -88,20 +105,29 @@ type Suppression struct {
 //
 // Vulnerabilities: a finding counts when its severity is at or above
 // fail_on_severity ("unknown" ranks below negligible) or its CVSS score is at
-// or above max_cvss_score; with only_fixed, findings whose fix state is not
-// "fixed" never count. A counted finding is suppressed by the first active
-// ignore entry naming it, else by OpenVEX (see vexDecision); otherwise it is
-// one violation. Only counted findings appear in Decision.Suppressed.
+// or above max_cvss_score; a finding without a CVSS score is judged against
+// max_cvss_score by the lower bound of its severity's CVSS v3 band (low 0.1,
+// medium 4.0, high 7.0, critical 9.0), and one with neither a score nor such
+// a severity never counts under max_cvss_score; with only_fixed, findings
+// whose fix state is not "fixed" never count. A counted finding is
+// suppressed by the first active ignore entry naming it, else by OpenVEX
+// (see vexDecision and appliesTo: a statement applies only through a product
+// naming the image's digest, narrowed by its subcomponents' purls); otherwise
+// it is one violation. Only counted findings appear in Decision.Suppressed.
 //
-// User: only the UID decides (see ResolveUser); a user whose UID cannot be
-// established is a violation.
+// User: only the UID decides root-ness (see ResolveUser); a user whose UID
+// cannot be established is a violation, and so is a named group in USER
+// ("app:staff") that the image's /etc/group does not list (or an image
+// without /etc/group), since the container could not start.
 //
 // Base image: a candidate proves a base when its diff_ids are a non-empty
-// prefix of the image's and a trusted entry covers its repository, digest or
-// tag (trust is decided here, not taken from BaseCandidate.Trusted). An
-// annotated base proved by layers must be trusted; a claimed trusted base
-// that no candidate proves is a violation unless another trusted base is
-// proved; an annotated untrusted base fails unless a trusted base is proved.
+// prefix of the image's and a trusted entry covers its repository, digest
+// (platform manifest or index) or tag (trust is decided here, not taken from
+// BaseCandidate.Trusted). An annotated base digest names a candidate when it
+// is either of the candidate's digests. An annotated base proved by layers
+// must be trusted; a claimed trusted base that no candidate proves is a
+// violation unless another trusted base is proved; an annotated untrusted
+// base fails unless a trusted base is proved.
 // Without annotations, require decides whether an unproved base fails.
 //
 // Registries: the repository must be under a trusted host or match a trusted
@@ -206,10 +232,30 @@ func countReasons(r *VulnerabilityRule, fd Finding) []string {
 	if r.FailOnSeverity != "" && severityRank(fd.Severity) >= severityRank(r.FailOnSeverity) {
 		why = append(why, "severity at or above fail_on_severity "+r.FailOnSeverity)
 	}
-	if r.MaxCVSSScore != nil && fd.CVSSScore != nil && *fd.CVSSScore >= *r.MaxCVSSScore {
-		why = append(why, "CVSS at or above max_cvss_score "+formatScore(*r.MaxCVSSScore))
+	if m := r.MaxCVSSScore; m != nil {
+		if fd.CVSSScore != nil {
+			if *fd.CVSSScore >= *m {
+				why = append(why, "CVSS at or above max_cvss_score "+formatScore(*m))
+			}
+		} else if sev, floor, ok := severityCVSSFloor(fd.Severity); ok && floor >= *m {
+			why = append(why, fmt.Sprintf("no CVSS score; severity %s is CVSS %s or more, at or above max_cvss_score %s",
+				sev, strconv.FormatFloat(floor, 'f', 1, 64), formatScore(*m)))
+		}
 	}
 	return why
+}
+
+// cvssFloors are the lower bounds of the CVSS v3 qualitative severity bands.
+// Negligible and unknown severities have no band.
+var cvssFloors = map[string]float64{"low": 0.1, "medium": 4.0, "high": 7.0, "critical": 9.0}
+
+// severityCVSSFloor returns a severity, normalised, and the lowest CVSS v3
+// base score of its qualitative band, for judging a finding that has no
+// score against max_cvss_score.
+func severityCVSSFloor(severity string) (string, float64, bool) {
+	sev := strings.ToLower(strings.TrimSpace(severity))
+	floor, ok := cvssFloors[sev]
+	return sev, floor, ok
 }
 
 func ignoreMatches(ig Ignore, fd Finding) bool {
@@ -284,30 +330,54 @@ func findingDescription(fd Finding) string {
 
 func formatScore(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
-// evaluateUser checks require_non_root. Only the UID decides: the group part
-// of USER does not make a user root or non-root.
+// evaluateUser checks require_non_root. Only the UID decides root-ness: the
+// group part of USER does not make a user root or non-root. A named group
+// must also be in the image's /etc/group, or the container cannot start.
 func evaluateUser(r *UserRule, f Facts) []Violation {
 	user := strings.TrimSpace(f.Image.User)
-	name, _, _ := strings.Cut(user, ":")
-	violation := func(msg string) []Violation {
-		subject := user
-		if subject == "" {
-			subject = "root"
-		}
-		return []Violation{{Rule: RuleUser, Action: r.Action, Subject: subject, Message: msg}}
+	name, groupSpec, _ := strings.Cut(user, ":")
+	subject := user
+	if subject == "" {
+		subject = "root"
+	}
+	var vs []Violation
+	violation := func(msg string) {
+		vs = append(vs, Violation{Rule: RuleUser, Action: r.Action, Subject: subject, Message: msg})
 	}
 	uid, _, err := resolveUID(name, f.Passwd)
 	switch {
 	case err != nil:
-		return violation(err.Error())
+		violation(err.Error())
 	case uid != 0:
-		return nil
 	case user == "":
-		return violation("the image sets no USER, so it runs as root")
+		violation("the image sets no USER, so it runs as root")
 	case name == "root" || name == "" || isNumeric(name):
-		return violation(fmt.Sprintf("USER %q runs as root (UID 0)", user))
+		violation(fmt.Sprintf("USER %q runs as root (UID 0)", user))
+	default:
+		violation(fmt.Sprintf("USER %q runs as root: %q has UID 0 in the image's /etc/passwd", user, name))
 	}
-	return violation(fmt.Sprintf("USER %q runs as root: %q has UID 0 in the image's /etc/passwd", user, name))
+	if msg := checkGroup(groupSpec, user, f.Group); msg != "" {
+		violation(msg)
+	}
+	return vs
+}
+
+// checkGroup returns why the container cannot start with the group part of
+// USER, or "". A numeric group needs no lookup; a named one, "root"
+// included, must be in /etc/group, as runc and containerd require.
+func checkGroup(groupSpec, user string, group []byte) string {
+	if groupSpec == "" || isNumeric(groupSpec) {
+		return ""
+	}
+	for _, g := range parseDatabase(group, 3) {
+		if g.name == groupSpec {
+			return ""
+		}
+	}
+	if group == nil {
+		return fmt.Sprintf("group %q cannot be looked up because the image has no /etc/group, so the container cannot start with USER %q", groupSpec, user)
+	}
+	return fmt.Sprintf("group %q is not in the image's /etc/group, so the container cannot start with USER %q", groupSpec, user)
 }
 
 func isNumeric(s string) bool { _, ok := numericID(s); return ok }
@@ -328,8 +398,8 @@ func evaluateBaseImage(r *BaseImageRule, f Facts) []Violation {
 			entries = append(entries, e)
 		}
 	}
-	trusted := func(repo, digest string, tags []string) bool {
-		return slices.ContainsFunc(entries, func(e ref) bool { return e.matches(repo, digest, tags) })
+	trusted := func(repo string, digests, tags []string) bool {
+		return slices.ContainsFunc(entries, func(e ref) bool { return e.matches(repo, digests, tags) })
 	}
 	var cands []candidate
 	provedTrusted := false
@@ -337,7 +407,7 @@ func evaluateBaseImage(r *BaseImageRule, f Facts) []Violation {
 		c := candidate{BaseCandidate: bc}
 		c.Repository = normalizeRepository(bc.Repository)
 		c.proved = isLayerPrefix(bc.DiffIDs, f.Image.DiffIDs)
-		c.trusted = trusted(c.Repository, c.Digest, c.Tags)
+		c.trusted = trusted(c.Repository, c.digests(), c.Tags)
 		provedTrusted = provedTrusted || (c.proved && c.trusted)
 		cands = append(cands, c)
 	}
@@ -356,10 +426,14 @@ func evaluateBaseImage(r *BaseImageRule, f Facts) []Violation {
 				}
 			}
 		}
-		claimTrusted := trusted(cl.repo, cl.digest, cl.tags())
+		claimTrusted := trusted(cl.repo, cl.digests(), cl.tags())
 		if cl.repo == "" { // only a digest: trusted when an entry pins it
 			claimTrusted = slices.ContainsFunc(entries, func(e ref) bool { return e.digest != "" && e.digest == cl.digest })
 		}
+		// A resolved candidate that is the claimed base and is trusted (say,
+		// an entry pins its platform digest while the annotation names its
+		// index) makes the claim one of a trusted base.
+		claimTrusted = claimTrusted || slices.ContainsFunc(fromClaim, func(c candidate) bool { return c.trusted })
 		switch {
 		case slices.ContainsFunc(provedClaim, func(c candidate) bool { return !c.trusted }):
 			return violation(cl.label, "base %s is not in the trusted list (its layers are the bottom of the image's; trusted: %s)", cl.label, trustedList)
@@ -427,11 +501,20 @@ func (c claim) tags() []string {
 	return []string{c.tag}
 }
 
-// covers reports whether a candidate is the claimed base: same digest, or
-// same repository with the claimed tag (or any tag when none is claimed).
+func (c claim) digests() []string {
+	if c.digest == "" {
+		return nil
+	}
+	return []string{c.digest}
+}
+
+// covers reports whether a candidate is the claimed base: the claimed digest
+// is its platform manifest digest or its index digest, or, when no digest is
+// claimed, same repository with the claimed tag (or any tag when none is
+// claimed).
 func (c claim) covers(bc candidate) bool {
 	if c.digest != "" {
-		return bc.Digest == c.digest
+		return slices.Contains(bc.digests(), c.digest)
 	}
 	return c.repo != "" && bc.Repository == c.repo && (c.tag == "" || slices.Contains(bc.Tags, c.tag))
 }

@@ -63,7 +63,21 @@ func TestVulnerabilityThresholds(t *testing.T) {
 		{"CVSS exactly equal to max fails", cvss7, Finding{Severity: "low", CVSSScore: f64(7)}, true},
 		{"CVSS above max fails", cvss7, Finding{CVSSScore: f64(7.1)}, true},
 		{"CVSS below max passes", cvss7, Finding{Severity: "critical", CVSSScore: f64(6.9)}, false},
-		{"no CVSS score never meets max", cvss7, Finding{Severity: "critical"}, false},
+		{"no CVSS score: critical is judged as 9.0, vs max 9", &VulnerabilityRule{MaxCVSSScore: f64(9)}, Finding{Severity: "critical"}, true},
+		{"no CVSS score: critical vs max 9.1 does not count", &VulnerabilityRule{MaxCVSSScore: f64(9.1)}, Finding{Severity: "critical"}, false},
+		{"no CVSS score: critical vs max 7", cvss7, Finding{Severity: "critical"}, true},
+		{"no CVSS score: high is judged as 7.0, vs max 7", cvss7, Finding{Severity: "high"}, true},
+		{"no CVSS score: severity is case-insensitive", cvss7, Finding{Severity: " HIGH "}, true},
+		{"no CVSS score: medium is judged as 4.0, vs max 7", cvss7, Finding{Severity: "medium"}, false},
+		{"no CVSS score: medium vs max 4", &VulnerabilityRule{MaxCVSSScore: f64(4)}, Finding{Severity: "medium"}, true},
+		{"no CVSS score: low is judged as 0.1", &VulnerabilityRule{MaxCVSSScore: f64(0.1)}, Finding{Severity: "low"}, true},
+		{"no CVSS score: low vs max 0.2", &VulnerabilityRule{MaxCVSSScore: f64(0.2)}, Finding{Severity: "low"}, false},
+		{"no CVSS score: negligible has no band", &VulnerabilityRule{MaxCVSSScore: f64(0)}, Finding{Severity: "negligible"}, false},
+		{"no CVSS score: unknown never counts", &VulnerabilityRule{MaxCVSSScore: f64(0)}, Finding{Severity: "unknown"}, false},
+		{"no CVSS score: empty severity never counts", &VulnerabilityRule{MaxCVSSScore: f64(0)}, Finding{}, false},
+		{"no CVSS score: unrecognised severity never counts", &VulnerabilityRule{MaxCVSSScore: f64(0)}, Finding{Severity: "severe"}, false},
+		{"a score, not the severity band, decides when present", cvss7, Finding{Severity: "high", CVSSScore: f64(6.5)}, false},
+		{"no CVSS score with only_fixed: not fixed does not count", &VulnerabilityRule{MaxCVSSScore: f64(7), OnlyFixed: true}, Finding{Severity: "critical", FixState: "not-fixed"}, false},
 		{"max 0 fails every scored finding", &VulnerabilityRule{MaxCVSSScore: f64(0)}, Finding{CVSSScore: f64(0)}, true},
 		{"unknown severity with CVSS fails max", both, Finding{Severity: "unknown", CVSSScore: f64(9.8)}, true},
 		{"severity alone fails with both set", both, Finding{Severity: "high", CVSSScore: f64(5)}, true},
@@ -110,6 +124,18 @@ func TestVulnerabilityMessages(t *testing.T) {
 			Finding{ID: "GHSA-xxxx", CVSSScore: f64(5.5), Package: "x", FixState: "wont-fix"},
 			"GHSA-xxxx x",
 			"GHSA-xxxx in x: unknown severity, CVSS 5.5, no fix (won't fix); CVSS at or above max_cvss_score 5.5"},
+		{&VulnerabilityRule{MaxCVSSScore: f64(7)},
+			Finding{ID: "CVE-2024-5", Severity: "Critical", Package: "libc6", Version: "2.36-9", Type: "deb"},
+			"CVE-2024-5 libc6@2.36-9",
+			"CVE-2024-5 in libc6 2.36-9 (deb): critical severity, no fix; no CVSS score; severity critical is CVSS 9.0 or more, at or above max_cvss_score 7"},
+		{&VulnerabilityRule{MaxCVSSScore: f64(0.1)},
+			Finding{ID: "CVE-2024-6", Severity: "low"},
+			"CVE-2024-6",
+			"CVE-2024-6: low severity, no fix; no CVSS score; severity low is CVSS 0.1 or more, at or above max_cvss_score 0.1"},
+		{&VulnerabilityRule{FailOnSeverity: "high", MaxCVSSScore: f64(6.5)},
+			Finding{ID: "CVE-2024-7", Severity: "high"},
+			"CVE-2024-7",
+			"CVE-2024-7: high severity, no fix; severity at or above fail_on_severity high and no CVSS score; severity high is CVSS 7.0 or more, at or above max_cvss_score 6.5"},
 		{&VulnerabilityRule{FailOnSeverity: "low"},
 			Finding{ID: "CVE-2024-3", Severity: "low", FixState: "fixed", FixedIn: []string{"1.1", "2.0.3"}},
 			"CVE-2024-3",
@@ -209,11 +235,18 @@ func vexDoc(statements ...string) string {
 }
 
 func TestVEX(t *testing.T) {
-	const digest = "sha256:" + "ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12"
+	const hex = "ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12"
+	const digest = "sha256:" + hex
 	const other = "sha256:" + "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
 	img := Image{Reference: "ghcr.io/acme/app:1", Repository: "ghcr.io/acme/app", Digest: digest}
 	finding := Finding{ID: "CVE-2024-1000", Aliases: []string{"GHSA-aaaa-bbbb-cccc"}, Severity: "critical", Package: "golang.org/x/net", Version: "v0.1.0", Type: "go-module"}
+	text := Finding{ID: "CVE-2024-1000", Severity: "critical", Package: "golang.org/x/text", Version: "v0.3.7", Type: "go-module"}
 	npm := Finding{ID: "GHSA-npm", Severity: "critical", Package: "@babel/core", Version: "7.0.0", Type: "npm"}
+	lodash := Finding{ID: "GHSA-npm", Severity: "critical", Package: "lodash", Version: "4.17.20", Type: "npm"}
+	untyped := Finding{ID: "GHSA-npm", Severity: "critical", Package: "lodash", Version: "4.17.20"}
+	openssl := Finding{ID: "CVE-2024-1000", Severity: "critical", Package: "openssl", Version: "3.0.11-1~deb12u2", Type: "deb"}
+	pyyaml := Finding{ID: "CVE-2024-1000", Severity: "critical", Package: "PyYAML", Version: "5.3", Type: "python"}
+	log4j := Finding{ID: "CVE-2024-1000", Severity: "critical", Package: "log4j-core", Version: "2.14.1", Type: "java-archive"}
 	st := func(vuln, status, products string) string {
 		s := `{"vulnerability":` + vuln + `,"status":"` + status + `"`
 		if status == "not_affected" {
@@ -224,45 +257,121 @@ func TestVEX(t *testing.T) {
 		}
 		return s + "}"
 	}
+	// image is the products list naming the image, narrowed to the given
+	// subcomponent purls, if any.
+	image := func(subcomponents ...string) string {
+		p := `{"@id":"pkg:oci/app@sha256%3A` + hex + `?repository_url=ghcr.io/acme/app"`
+		if len(subcomponents) > 0 {
+			var scs []string
+			for _, sc := range subcomponents {
+				scs = append(scs, `{"@id":"`+sc+`"}`)
+			}
+			p += `,"subcomponents":[` + strings.Join(scs, ",") + `]`
+		}
+		return "[" + p + "}]"
+	}
+	imageAt := func(ts, status string, subcomponents ...string) string {
+		return `{"vulnerability":{"name":"CVE-2024-1000"},"status":"` + status + `","timestamp":"` + ts + `","products":` + image(subcomponents...) + `}`
+	}
 	cve := `{"name":"CVE-2024-1000"}`
+	ghsa := `{"name":"GHSA-npm"}`
 	tests := []struct {
 		name       string
 		docs       []string
 		f          Finding
 		suppressed bool
 	}{
-		{"not_affected without products", []string{vexDoc(st(cve, "not_affected", ""))}, finding, true},
-		{"fixed", []string{vexDoc(st(cve, "fixed", ""))}, finding, true},
-		{"affected suppresses nothing", []string{vexDoc(st(cve, "affected", ""))}, finding, false},
-		{"under_investigation suppresses nothing", []string{vexDoc(st(cve, "under_investigation", ""))}, finding, false},
-		{"other vulnerability", []string{vexDoc(st(`{"name":"CVE-2024-9999"}`, "not_affected", ""))}, finding, false},
-		{"by finding alias", []string{vexDoc(st(`{"name":"GHSA-aaaa-bbbb-cccc"}`, "not_affected", ""))}, finding, true},
-		{"by statement alias", []string{vexDoc(st(`{"name":"GO-2024-1","aliases":["cve-2024-1000"]}`, "not_affected", ""))}, finding, true},
-		{"by @id", []string{vexDoc(st(`{"@id":"CVE-2024-1000"}`, "not_affected", ""))}, finding, true},
-		{"v0.0.1 string forms", []string{vexDoc(st(`"CVE-2024-1000"`, "not_affected", `["pkg:oci/app@sha256%3Aab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12"]`))}, finding, true},
-		{"product is the image (oci purl, encoded digest)", []string{vexDoc(st(cve, "not_affected", `[{"@id":"pkg:oci/app@sha256%3Aab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12?repository_url=ghcr.io/acme/app"}]`))}, finding, true},
+		// Status.
+		{"not_affected for the image", []string{vexDoc(st(cve, "not_affected", image()))}, finding, true},
+		{"fixed for the image", []string{vexDoc(st(cve, "fixed", image()))}, finding, true},
+		{"affected suppresses nothing", []string{vexDoc(st(cve, "affected", image()))}, finding, false},
+		{"under_investigation suppresses nothing", []string{vexDoc(st(cve, "under_investigation", image()))}, finding, false},
+
+		// Vulnerability.
+		{"other vulnerability", []string{vexDoc(st(`{"name":"CVE-2024-9999"}`, "not_affected", image()))}, finding, false},
+		{"by finding alias", []string{vexDoc(st(`{"name":"GHSA-aaaa-bbbb-cccc"}`, "not_affected", image()))}, finding, true},
+		{"by statement alias", []string{vexDoc(st(`{"name":"GO-2024-1","aliases":["cve-2024-1000"]}`, "not_affected", image()))}, finding, true},
+		{"by @id", []string{vexDoc(st(`{"@id":"CVE-2024-1000"}`, "not_affected", image()))}, finding, true},
+
+		// Products: the image.
+		{"no products: applies to nothing", []string{vexDoc(st(cve, "not_affected", ""))}, finding, false},
+		{"empty products: applies to nothing", []string{vexDoc(st(cve, "not_affected", "[]"))}, finding, false},
+		{"v0.0.1 string forms", []string{vexDoc(st(`"CVE-2024-1000"`, "not_affected", `["pkg:oci/app@sha256%3A`+hex+`"]`))}, finding, true},
+		{"product is the image (oci purl, encoded digest)", []string{vexDoc(st(cve, "not_affected", image()))}, finding, true},
+		{"product is the image (oci purl, lower-case encoding)", []string{vexDoc(st(cve, "not_affected", `[{"@id":"pkg:oci/app@sha256%3a`+hex+`"}]`))}, finding, true},
 		{"product is the image (repository@digest)", []string{vexDoc(st(cve, "not_affected", `[{"@id":"ghcr.io/acme/app@`+digest+`"}]`))}, finding, true},
 		{"product is the image by identifiers.purl", []string{vexDoc(st(cve, "not_affected", `[{"@id":"https://example.com/app","identifiers":{"purl":"pkg:oci/app@`+digest+`"}}]`))}, finding, true},
 		{"product is another image", []string{vexDoc(st(cve, "not_affected", `[{"@id":"ghcr.io/acme/app@`+other+`"}]`))}, finding, false},
-		{"image with matching subcomponent", []string{vexDoc(st(cve, "not_affected", `[{"@id":"ghcr.io/acme/app@`+digest+`","subcomponents":[{"@id":"pkg:golang/golang.org/x/net@v0.1.0"}]}]`))}, finding, true},
-		{"image with another subcomponent", []string{vexDoc(st(cve, "not_affected", `[{"@id":"ghcr.io/acme/app@`+digest+`","subcomponents":[{"@id":"pkg:golang/golang.org/x/crypto@v0.1.0"}]}]`))}, finding, false},
-		{"image with subcomponent of another version", []string{vexDoc(st(cve, "not_affected", `[{"@id":"ghcr.io/acme/app@`+digest+`","subcomponents":[{"@id":"pkg:golang/golang.org/x/net@v0.2.0"}]}]`))}, finding, false},
-		{"package purl without version", []string{vexDoc(st(cve, "not_affected", `[{"@id":"pkg:golang/golang.org/x/net"}]`))}, finding, true},
-		{"package purl by bare name", []string{vexDoc(st(`{"name":"GHSA-npm"}`, "not_affected", `[{"@id":"pkg:npm/%40babel/core@7.0.0"}]`))}, npm, true},
-		{"package purl with qualifiers", []string{vexDoc(st(`{"name":"GHSA-npm"}`, "not_affected", `[{"identifiers":{"purl":"pkg:npm/%40babel/core@7.0.0?foo=bar#sub"}}]`))}, npm, true},
-		{"package purl of another version", []string{vexDoc(st(`{"name":"GHSA-npm"}`, "not_affected", `[{"@id":"pkg:npm/%40babel/core@7.1.0"}]`))}, npm, false},
-		{"package purl of another package", []string{vexDoc(st(`{"name":"GHSA-npm"}`, "not_affected", `[{"@id":"pkg:npm/%40babel/cli@7.0.0"}]`))}, npm, false},
+		{"product names a longer digest that starts with the image's", []string{vexDoc(st(cve, "not_affected", `[{"@id":"ghcr.io/acme/app@`+digest+`ab"}]`))}, finding, false},
+		{"product names the image by tag only", []string{vexDoc(st(cve, "not_affected", `[{"@id":"ghcr.io/acme/app:1"}]`))}, finding, false},
+		{"one of several products is the image", []string{vexDoc(st(cve, "not_affected", `[{"@id":"ghcr.io/acme/app@`+other+`"},{"@id":"ghcr.io/acme/app@`+digest+`"}]`))}, finding, true},
+
+		// Products: package purls alone no longer apply.
+		{"package purl product alone", []string{vexDoc(st(cve, "not_affected", `[{"@id":"pkg:golang/golang.org/x/net@v0.1.0"}]`))}, finding, false},
+		{"package purl product alone, without version", []string{vexDoc(st(cve, "not_affected", `[{"@id":"pkg:golang/golang.org/x/net"}]`))}, finding, false},
+		{"package purl product alone, by identifiers.purl", []string{vexDoc(st(ghsa, "not_affected", `[{"identifiers":{"purl":"pkg:npm/%40babel/core@7.0.0"}}]`))}, npm, false},
+		{"package purl product with subcomponents, not the image", []string{vexDoc(st(cve, "not_affected", `[{"@id":"pkg:golang/example.com/app@v1","subcomponents":[{"@id":"pkg:golang/golang.org/x/net@v0.1.0"}]}]`))}, finding, false},
 		{"not a purl, not the image", []string{vexDoc(st(cve, "not_affected", `[{"@id":"golang.org/x/net"}]`))}, finding, false},
+
+		// Subcomponents of the image narrow the statement.
+		{"image with matching subcomponent", []string{vexDoc(st(cve, "not_affected", image("pkg:golang/golang.org/x/net@v0.1.0")))}, finding, true},
+		{"image with matching subcomponent by identifiers.purl", []string{vexDoc(st(cve, "not_affected", `[{"@id":"ghcr.io/acme/app@`+digest+`","subcomponents":[{"@id":"https://example.com/x","identifiers":{"purl":"pkg:golang/golang.org/x/net@v0.1.0"}}]}]`))}, finding, true},
+		{"image with another subcomponent", []string{vexDoc(st(cve, "not_affected", image("pkg:golang/golang.org/x/crypto@v0.1.0")))}, finding, false},
+		{"image with subcomponent of another version", []string{vexDoc(st(cve, "not_affected", image("pkg:golang/golang.org/x/net@v0.2.0")))}, finding, false},
+		{"image with one of several subcomponents matching", []string{vexDoc(st(cve, "not_affected", image("pkg:golang/golang.org/x/crypto@v0.1.0", "pkg:golang/golang.org/x/net")))}, finding, true},
+		{"subcomponent that is not a purl", []string{vexDoc(st(cve, "not_affected", image("golang.org/x/net")))}, finding, false},
+		{"v0.0.1 statement-level subcomponents narrow the image", []string{vexDoc(`{"vulnerability":"CVE-2024-1000","status":"not_affected","products":["ghcr.io/acme/app@` + digest + `"],"subcomponents":["pkg:golang/golang.org/x/crypto"]}`)}, finding, false},
+		{"v0.0.1 statement-level subcomponents match", []string{vexDoc(`{"vulnerability":"CVE-2024-1000","status":"not_affected","products":["ghcr.io/acme/app@` + digest + `"],"subcomponents":["pkg:golang/golang.org/x/net@v0.1.0"]}`)}, finding, true},
+
+		// Subcomponent purls: namespace.
+		{"golang namespace and name give the module path", []string{vexDoc(st(cve, "not_affected", image("pkg:golang/golang.org/x/text@v0.3.7")))}, text, true},
+		{"golang name alone is not the module path", []string{vexDoc(st(cve, "not_affected", image("pkg:golang/text@v0.3.7")))}, text, false},
+		{"golang module path is case-sensitive", []string{vexDoc(st(cve, "not_affected", image("pkg:golang/golang.org/X/text@v0.3.7")))}, text, false},
+		{"golang module path with an encoded slash", []string{vexDoc(st(cve, "not_affected", image("pkg:golang/golang.org%2Fx%2Ftext@v0.3.7")))}, text, true},
+		{"npm scope and name", []string{vexDoc(st(ghsa, "not_affected", image("pkg:npm/%40babel/core@7.0.0")))}, npm, true},
+		{"npm scope unencoded", []string{vexDoc(st(ghsa, "not_affected", image("pkg:npm/@babel/core@7.0.0")))}, npm, true},
+		{"npm scope unencoded, without version", []string{vexDoc(st(ghsa, "not_affected", image("pkg:npm/@babel/core")))}, npm, true},
+		{"npm name without the scope is not the scoped package", []string{vexDoc(st(ghsa, "not_affected", image("pkg:npm/core@7.0.0")))}, npm, false},
+		{"npm scoped purl does not name the unscoped package", []string{vexDoc(st(ghsa, "not_affected", image("pkg:npm/%40evil/lodash@4.17.20")))}, lodash, false},
+		{"npm scoped purl does not name the unscoped package, untyped finding", []string{vexDoc(st(ghsa, "not_affected", image("pkg:npm/%40evil/lodash")))}, untyped, false},
+		{"npm plain purl", []string{vexDoc(st(ghsa, "not_affected", image("pkg:npm/lodash@4.17.20")))}, lodash, true},
+		{"npm names are case-insensitive", []string{vexDoc(st(ghsa, "not_affected", image("pkg:npm/%40Babel/Core@7.0.0")))}, npm, true},
+		{"npm purl with qualifiers and subpath", []string{vexDoc(st(ghsa, "not_affected", image("pkg:npm/%40babel/core@7.0.0?foo=bar#sub")))}, npm, true},
+		{"npm purl of another version", []string{vexDoc(st(ghsa, "not_affected", image("pkg:npm/%40babel/core@7.1.0")))}, npm, false},
+		{"npm purl of another package", []string{vexDoc(st(ghsa, "not_affected", image("pkg:npm/%40babel/cli@7.0.0")))}, npm, false},
+		{"deb: the namespace is the vendor, not part of the name", []string{vexDoc(st(cve, "not_affected", image("pkg:deb/debian/openssl@3.0.11-1~deb12u2?arch=amd64&distro=debian-12")))}, openssl, true},
+		{"deb: another version", []string{vexDoc(st(cve, "not_affected", image("pkg:deb/debian/openssl@3.0.11-1")))}, openssl, false},
+		{"deb names are case-sensitive", []string{vexDoc(st(cve, "not_affected", image("pkg:deb/debian/OpenSSL")))}, openssl, false},
+		{"pypi names are case-insensitive and normalised", []string{vexDoc(st(cve, "not_affected", image("pkg:pypi/pyyaml@5.3")))}, pyyaml, true},
+		{"pypi: another package", []string{vexDoc(st(cve, "not_affected", image("pkg:pypi/pyyaml-include@5.3")))}, pyyaml, false},
+		{"maven: group:artifact is not the bare artifact", []string{vexDoc(st(cve, "not_affected", image("pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1")))}, log4j, false},
+		{"maven: artifact without group", []string{vexDoc(st(cve, "not_affected", image("pkg:maven/log4j-core@2.14.1")))}, log4j, true},
+
+		// Subcomponent purls: type.
+		{"type mismatch: npm purl for a go module", []string{vexDoc(st(cve, "not_affected", image("pkg:npm/golang.org/x/net@v0.1.0")))}, finding, false},
+		{"type mismatch: pypi purl for an npm package", []string{vexDoc(st(ghsa, "not_affected", image("pkg:pypi/lodash@4.17.20")))}, lodash, false},
+		{"type mismatch: generic purl for a deb", []string{vexDoc(st(cve, "not_affected", image("pkg:generic/openssl")))}, openssl, false},
+		{"type is case-insensitive", []string{vexDoc(st(ghsa, "not_affected", image("pkg:NPM/lodash@4.17.20")))}, lodash, true},
+		{"finding without a type: type not compared", []string{vexDoc(st(ghsa, "not_affected", image("pkg:npm/lodash@4.17.20")))}, untyped, true},
+		{"finding of an unmapped type: type not compared", []string{vexDoc(st(ghsa, "not_affected", image("pkg:generic/lodash@4.17.20")))}, Finding{ID: "GHSA-npm", Severity: "critical", Package: "lodash", Version: "4.17.20", Type: "binary"}, true},
+
+		// Latest statement wins.
 		{"later statement wins: affected after not_affected",
-			[]string{vexDoc(st(cve, "not_affected", ""), `{"vulnerability":{"name":"CVE-2024-1000"},"status":"affected","timestamp":"2026-02-01T00:00:00Z"}`)}, finding, false},
+			[]string{vexDoc(st(cve, "not_affected", image()), imageAt("2026-02-01T00:00:00Z", "affected"))}, finding, false},
 		{"later statement wins: fixed after affected",
-			[]string{vexDoc(`{"vulnerability":{"name":"CVE-2024-1000"},"status":"affected","timestamp":"2026-01-05T00:00:00Z"}`, `{"vulnerability":{"name":"CVE-2024-1000"},"status":"fixed","timestamp":"2026-03-01T00:00:00Z"}`)}, finding, true},
+			[]string{vexDoc(imageAt("2026-01-05T00:00:00Z", "affected"), imageAt("2026-03-01T00:00:00Z", "fixed"))}, finding, true},
+		{"later statement wins: affected for the package after not_affected for the image",
+			[]string{vexDoc(st(cve, "not_affected", image()), imageAt("2026-02-01T00:00:00Z", "affected", "pkg:golang/golang.org/x/net"))}, finding, false},
 		{"timestamp beats document order",
-			[]string{vexDoc(`{"vulnerability":{"name":"CVE-2024-1000"},"status":"not_affected","timestamp":"2026-05-01T00:00:00Z"}`), vexDoc(st(cve, "affected", ""))}, finding, true},
+			[]string{vexDoc(imageAt("2026-05-01T00:00:00Z", "not_affected")), vexDoc(st(cve, "affected", image()))}, finding, true},
 		{"equal times: the later document wins",
-			[]string{vexDoc(st(cve, "not_affected", "")), vexDoc(st(cve, "affected", ""))}, finding, false},
-		{"statement for another product does not override",
-			[]string{vexDoc(st(cve, "not_affected", ""), `{"vulnerability":{"name":"CVE-2024-1000"},"status":"affected","timestamp":"2026-02-01T00:00:00Z","products":[{"@id":"pkg:golang/other@v1"}]}`)}, finding, true},
+			[]string{vexDoc(st(cve, "not_affected", image())), vexDoc(st(cve, "affected", image()))}, finding, false},
+		{"statement for another package does not override",
+			[]string{vexDoc(st(cve, "not_affected", image()), imageAt("2026-02-01T00:00:00Z", "affected", "pkg:golang/other@v1"))}, finding, true},
+		{"statement for another image does not override",
+			[]string{vexDoc(st(cve, "not_affected", image()), `{"vulnerability":{"name":"CVE-2024-1000"},"status":"affected","timestamp":"2026-02-01T00:00:00Z","products":[{"@id":"ghcr.io/acme/app@`+other+`"}]}`)}, finding, true},
+		{"statement without products does not override",
+			[]string{vexDoc(st(cve, "not_affected", image()), `{"vulnerability":{"name":"CVE-2024-1000"},"status":"affected","timestamp":"2026-02-01T00:00:00Z"}`)}, finding, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -281,11 +390,49 @@ func TestVEX(t *testing.T) {
 	}
 }
 
+func TestVEXWithoutImageDigest(t *testing.T) {
+	doc := vexDoc(`{"vulnerability":{"name":"CVE-1"},"status":"fixed","products":[{"@id":"pkg:oci/app@sha256%3A"}]}`)
+	p := &Policy{Vulnerabilities: &VulnerabilityRule{FailOnSeverity: "low", VEXDocuments: []string{doc}}}
+	d := Evaluate(p, Facts{Now: now, Findings: []Finding{{ID: "CVE-1", Severity: "low", Package: "a", Version: "1"}}})
+	if d.Passed || len(d.Suppressed) != 0 {
+		t.Errorf("an image without a digest matched a product: %+v", d)
+	}
+}
+
+func TestParsePURL(t *testing.T) {
+	tests := []struct {
+		in   string
+		want purl
+		ok   bool
+	}{
+		{"pkg:golang/golang.org/x/text@v0.3.7", purl{typ: "golang", namespace: "golang.org/x", name: "text", version: "v0.3.7", hasVersion: true}, true},
+		{"pkg:npm/%40babel/core@7.0.0?x=y#z", purl{typ: "npm", namespace: "@babel", name: "core", version: "7.0.0", hasVersion: true}, true},
+		{"pkg:npm/@babel/core", purl{typ: "npm", namespace: "@babel", name: "core"}, true},
+		{"PKG:NPM/lodash", purl{typ: "npm", name: "lodash"}, true},
+		{"pkg://deb/debian/libc6@2.36-9%2Bdeb12u4", purl{typ: "deb", namespace: "debian", name: "libc6", version: "2.36-9+deb12u4", hasVersion: true}, true},
+		{"pkg:deb/debian/bash@1%3A5.2", purl{typ: "deb", namespace: "debian", name: "bash", version: "1:5.2", hasVersion: true}, true},
+		{"pkg:npm", purl{}, false},
+		{"pkg:npm/", purl{}, false},
+		{"pkg:npm//lodash", purl{}, false},
+		{"pkg:/lodash", purl{}, false},
+		{"npm/lodash", purl{}, false},
+		{"", purl{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := parsePURL(tt.in)
+		if ok != tt.ok || got != tt.want {
+			t.Errorf("parsePURL(%q) = %+v, %v; want %+v, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
 func TestVEXSuppressionReasonAndIgnorePrecedence(t *testing.T) {
-	doc := vexDoc(`{"vulnerability":{"name":"CVE-1"},"status":"not_affected","justification":"component_not_present","impact_statement":"not shipped"}`)
+	img := Image{Repository: "ghcr.io/acme/app", Digest: digestOf('d')}
+	doc := vexDoc(`{"vulnerability":{"name":"CVE-1"},"status":"not_affected","justification":"component_not_present","impact_statement":"not shipped",` +
+		`"products":[{"@id":"ghcr.io/acme/app@` + img.Digest + `","subcomponents":[{"@id":"pkg:generic/a@1"}]}]}`)
 	p := &Policy{Vulnerabilities: &VulnerabilityRule{FailOnSeverity: "low", VEXDocuments: []string{doc},
 		Ignore: []Ignore{{ID: "CVE-2", Reason: "accepted"}, {ID: "CVE-1", Package: "a", Reason: "lapsed", Expires: "2020-01-01"}}}}
-	d := Evaluate(p, Facts{Now: now, Findings: []Finding{
+	d := Evaluate(p, Facts{Now: now, Image: img, Findings: []Finding{
 		{ID: "CVE-2", Severity: "low", Package: "b", Version: "1"},
 		{ID: "CVE-1", Severity: "low", Package: "a", Version: "1"},
 	}})

@@ -57,6 +57,16 @@ type Policy struct {
 // VulnerabilityRule fails on scan findings at or above a severity or CVSS
 // base score, less the findings suppressed by Ignore entries or OpenVEX
 // statements.
+//
+// MaxCVSSScore compares a finding's CVSS base score. A finding the scanner
+// gives no score is judged by the lower bound of its severity's CVSS v3
+// qualitative band (low 0.1, medium 4.0, high 7.0, critical 9.0): it counts
+// when that bound is at or above MaxCVSSScore, so with a maximum of 7 an
+// unscored high or critical finding counts and an unscored medium one does
+// not. Negligible and unknown (or empty, or unrecognised) severities have no
+// band, so a finding with no score and no such severity never counts under
+// MaxCVSSScore; FailOnSeverity "negligible" catches the negligible ones, and
+// one with an unknown severity and no score fails neither threshold.
 type VulnerabilityRule struct {
 	Action         string   `json:"action"`                     // "stop" (default when empty) or "warn"
 	FailOnSeverity string   `json:"fail_on_severity,omitempty"` // negligible|low|medium|high|critical: a finding at or above fails
@@ -82,7 +92,10 @@ type Ignore struct {
 	Expires string `json:"expires,omitempty"`
 }
 
-// UserRule requires the image not to run as root.
+// UserRule requires the image not to run as root. Only the UID that USER
+// resolves to decides root-ness. When USER names a group ("app:staff"), the
+// group must also be in the image's /etc/group, or the container could not
+// start; a numeric group ("app:1000") needs no lookup.
 type UserRule struct {
 	Action         string `json:"action"`
 	RequireNonRoot bool   `json:"require_non_root"`

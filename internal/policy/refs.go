@@ -112,15 +112,16 @@ func matchRepository(pattern, repo string) bool {
 }
 
 // matches reports whether a trusted entry covers an image identity: the
-// repository must match, then the digest if the entry pins one, else the tag
-// if the entry names one.
-func (r ref) matches(repo, digest string, tags []string) bool {
+// repository must match, then the digest if the entry pins one (any of the
+// image's digests: its platform manifest's or its index's), else the tag if
+// the entry names one.
+func (r ref) matches(repo string, digests, tags []string) bool {
 	if !matchRepository(r.repo, repo) {
 		return false
 	}
 	switch {
 	case r.digest != "":
-		return r.digest == digest
+		return slices.Contains(digests, r.digest)
 	case r.tag != "":
 		return slices.Contains(tags, r.tag)
 	}

@@ -117,45 +117,80 @@ func TestResolveUser(t *testing.T) {
 func TestEvaluateUser(t *testing.T) {
 	passwd := []byte(testPasswd)
 	group := []byte(testGroup)
+	noGroup := []byte(nil)
 	tests := []struct {
-		user     string
-		passwd   []byte
-		wantMsg  string // "" means no violation
-		wantSubj string
+		user          string
+		passwd, group []byte
+		wantMsgs      []string // nil means no violation
+		wantSubj      string
 	}{
-		{"", passwd, "the image sets no USER, so it runs as root", "root"},
-		{"", nil, "the image sets no USER, so it runs as root", "root"},
-		{"root", passwd, `USER "root" runs as root (UID 0)`, "root"},
-		{"root", nil, `USER "root" runs as root (UID 0)`, "root"},
-		{"0", nil, `USER "0" runs as root (UID 0)`, "0"},
-		{"0:0", nil, `USER "0:0" runs as root (UID 0)`, "0:0"},
-		{"root:staff", passwd, `USER "root:staff" runs as root (UID 0)`, "root:staff"},
-		{"root:anything", nil, `USER "root:anything" runs as root (UID 0)`, "root:anything"},
-		{"0:1000", nil, `USER "0:1000" runs as root (UID 0)`, "0:1000"},
-		{":1000", nil, `USER ":1000" runs as root (UID 0)`, ":1000"},
-		{"toor", passwd, `USER "toor" runs as root: "toor" has UID 0 in the image's /etc/passwd`, "toor"},
-		{"toor:staff", passwd, `USER "toor:staff" runs as root: "toor" has UID 0 in the image's /etc/passwd`, "toor:staff"},
-		{"app", nil, `user "app" cannot be looked up because the image has no /etc/passwd, so its UID cannot be established`, "app"},
-		{"ghost", passwd, `user "ghost" is not in the image's /etc/passwd, so its UID cannot be established`, "ghost"},
-		{"1000", nil, "", ""},
-		{"1000:1000", nil, "", ""},
-		{"1000:0", nil, "", ""},
-		{"app", passwd, "", ""},
-		{"app:app", passwd, "", ""},
-		{"app:unknowngroup", passwd, "", ""}, // only the UID decides
-		{"nobody", passwd, "", ""},
+		{"", passwd, group, []string{"the image sets no USER, so it runs as root"}, "root"},
+		{"", nil, group, []string{"the image sets no USER, so it runs as root"}, "root"},
+		{"root", passwd, group, []string{`USER "root" runs as root (UID 0)`}, "root"},
+		{"root", nil, group, []string{`USER "root" runs as root (UID 0)`}, "root"},
+		{"0", nil, group, []string{`USER "0" runs as root (UID 0)`}, "0"},
+		{"0:0", nil, group, []string{`USER "0:0" runs as root (UID 0)`}, "0:0"},
+		{"root:staff", passwd, group, []string{`USER "root:staff" runs as root (UID 0)`}, "root:staff"},
+		{"0:1000", nil, group, []string{`USER "0:1000" runs as root (UID 0)`}, "0:1000"},
+		{":1000", nil, group, []string{`USER ":1000" runs as root (UID 0)`}, ":1000"},
+		{"toor", passwd, group, []string{`USER "toor" runs as root: "toor" has UID 0 in the image's /etc/passwd`}, "toor"},
+		{"toor:staff", passwd, group, []string{`USER "toor:staff" runs as root: "toor" has UID 0 in the image's /etc/passwd`}, "toor:staff"},
+		{"app", nil, group, []string{`user "app" cannot be looked up because the image has no /etc/passwd, so its UID cannot be established`}, "app"},
+		{"ghost", passwd, group, []string{`user "ghost" is not in the image's /etc/passwd, so its UID cannot be established`}, "ghost"},
+		{"1000", nil, group, nil, ""},
+		{"1000:1000", nil, group, nil, ""},
+		{"1000:0", nil, group, nil, ""},
+		{"app", passwd, group, nil, ""},
+		{"app:app", passwd, group, nil, ""},
+		{"nobody", passwd, group, nil, ""},
+		{"web:", passwd, noGroup, nil, ""}, // an empty group part keeps the primary GID: no lookup
+
+		// A named group must be in /etc/group; a numeric one needs no lookup.
+		{"app:staff", passwd, group, nil, ""},
+		{"1000:staff", nil, group, nil, ""},
+		{"1000:web", nil, noGroup, []string{`group "web" cannot be looked up because the image has no /etc/group, so the container cannot start with USER "1000:web"`}, "1000:web"},
+		{"app:staff", passwd, noGroup, []string{`group "staff" cannot be looked up because the image has no /etc/group, so the container cannot start with USER "app:staff"`}, "app:staff"},
+		{"app:staff", passwd, []byte("root:x:0:\nwheel:x:10:\n"), []string{`group "staff" is not in the image's /etc/group, so the container cannot start with USER "app:staff"`}, "app:staff"},
+		{"app:staff", passwd, []byte{}, []string{`group "staff" is not in the image's /etc/group, so the container cannot start with USER "app:staff"`}, "app:staff"},
+		{"app:unknowngroup", passwd, group, []string{`group "unknowngroup" is not in the image's /etc/group, so the container cannot start with USER "app:unknowngroup"`}, "app:unknowngroup"},
+		{"app:badgid", passwd, group, []string{`group "badgid" is not in the image's /etc/group, so the container cannot start with USER "app:badgid"`}, "app:badgid"},
+		{"app:Staff", passwd, group, []string{`group "Staff" is not in the image's /etc/group, so the container cannot start with USER "app:Staff"`}, "app:Staff"},
+		{"app:root", passwd, group, nil, ""},
+		{"app:root", passwd, noGroup, []string{`group "root" cannot be looked up because the image has no /etc/group, so the container cannot start with USER "app:root"`}, "app:root"},
+		{"app:4000", passwd, noGroup, nil, ""},
+		{"1000:65534", nil, noGroup, nil, ""},
+		// Root-ness and the group are judged separately.
+		{"root:anything", nil, group, []string{
+			`USER "root:anything" runs as root (UID 0)`,
+			`group "anything" is not in the image's /etc/group, so the container cannot start with USER "root:anything"`,
+		}, "root:anything"},
+		{"0:staff", nil, noGroup, []string{
+			`USER "0:staff" runs as root (UID 0)`,
+			`group "staff" cannot be looked up because the image has no /etc/group, so the container cannot start with USER "0:staff"`,
+		}, "0:staff"},
+		{"ghost:wheel", passwd, group, []string{
+			`group "wheel" is not in the image's /etc/group, so the container cannot start with USER "ghost:wheel"`,
+			`user "ghost" is not in the image's /etc/passwd, so its UID cannot be established`,
+		}, "ghost:wheel"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.user, func(t *testing.T) {
+		name := tt.user
+		if tt.group == nil {
+			name += " without /etc/group"
+		}
+		t.Run(name, func(t *testing.T) {
 			p := &Policy{User: &UserRule{RequireNonRoot: true}}
-			d := Evaluate(p, Facts{Image: Image{User: tt.user}, Passwd: tt.passwd, Group: group})
-			if tt.wantMsg == "" {
+			d := Evaluate(p, Facts{Image: Image{User: tt.user}, Passwd: tt.passwd, Group: tt.group})
+			if tt.wantMsgs == nil {
 				if !d.Passed || len(d.Violations) != 0 {
 					t.Fatalf("violations %+v", d.Violations)
 				}
 				return
 			}
-			want := []Violation{{Rule: RuleUser, Action: ActionStop, Subject: tt.wantSubj, Message: tt.wantMsg}}
+			var want []Violation
+			for _, m := range tt.wantMsgs {
+				want = append(want, Violation{Rule: RuleUser, Action: ActionStop, Subject: tt.wantSubj, Message: m})
+			}
 			if d.Passed || !equalViolations(d.Violations, want) {
 				t.Errorf("got %+v (passed %v), want %+v", d.Violations, d.Passed, want)
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -35,6 +36,9 @@ type vexStatement struct {
 	Justification   string           `json:"justification"`
 	ImpactStatement string           `json:"impact_statement"`
 	Timestamp       string           `json:"timestamp"`
+	// Subcomponents at the statement level are the OpenVEX v0.0.1 form;
+	// they narrow every image product of the statement.
+	Subcomponents []vexProduct `json:"subcomponents"`
 }
 
 type vexVulnerability struct {
@@ -149,10 +153,10 @@ func loadVEX(docs []string) []vexEntry {
 }
 
 // vexDecision finds the statement that decides a finding: among the
-// statements naming the finding's vulnerability and applying to the image or
-// the finding's package, the latest one (by timestamp, then document and
-// statement order) wins, as OpenVEX specifies. It suppresses the finding when
-// its status is not_affected or fixed.
+// statements naming the finding's vulnerability and applying to the finding
+// in the image (see appliesTo), the latest one (by timestamp, then document
+// and statement order) wins, as OpenVEX specifies. It suppresses the finding
+// when its status is not_affected or fixed.
 func vexDecision(entries []vexEntry, f Finding, img Image) (vexEntry, bool) {
 	var best *vexEntry
 	for i := range entries {
@@ -192,84 +196,214 @@ func (e vexEntry) reason() string {
 	return s
 }
 
-// appliesTo reports whether a statement covers a finding in the image. A
-// statement without products covers every image. A product covers the
-// finding when its @id or purl names the image (contains the image digest,
-// plain or percent-encoded as in pkg:oci purls) and either has no
-// subcomponents or has a subcomponent purl naming the finding's package; or
-// when the product itself is a purl naming the finding's package.
+// appliesTo reports whether a statement covers a finding in the image. It
+// is strict and fails closed:
+//
+//   - A statement without products applies to nothing: OpenVEX statements
+//     must name their products.
+//   - A product applies only when it is the image: its @id or
+//     identifiers.purl contains the image digest, plain ("sha256:…") or
+//     percent-encoded ("sha256%3A…", as in pkg:oci purls). A product that is
+//     only a package purl, or another image, applies to nothing.
+//   - The image product's subcomponents (and, for OpenVEX v0.0.1 documents,
+//     the statement's own subcomponents) narrow it to packages: a finding is
+//     covered when one of them is a purl for the finding's package (see
+//     purlNamesPackage). An image product without subcomponents covers every
+//     finding of the image.
 func (st vexStatement) appliesTo(f Finding, img Image) bool {
-	if len(st.Products) == 0 {
-		return true
-	}
 	for _, p := range st.Products {
-		if namesImage(p.ids(), img) {
-			if len(p.Subcomponents) == 0 {
-				return true
-			}
-			for _, sc := range p.Subcomponents {
-				if namesPackage(sc.ids(), f) {
-					return true
-				}
-			}
+		if !namesImage(p.ids(), img) {
 			continue
 		}
-		if namesPackage(p.ids(), f) {
+		subs := append(append([]vexProduct(nil), p.Subcomponents...), st.Subcomponents...)
+		if len(subs) == 0 {
 			return true
+		}
+		for _, sc := range subs {
+			if slices.ContainsFunc(sc.ids(), func(id string) bool { return purlNamesPackage(id, f) }) {
+				return true
+			}
 		}
 	}
 	return false
 }
 
+// namesImage reports whether one of the ids contains the image's digest,
+// plain or with its ":" percent-encoded, not followed by a further letter or
+// digit (as a longer digest would be).
 func namesImage(ids []string, img Image) bool {
-	if img.Digest == "" {
+	d := strings.ToLower(strings.TrimSpace(img.Digest))
+	algo, hexPart, ok := strings.Cut(d, ":")
+	if !ok || algo == "" || hexPart == "" {
 		return false
 	}
-	d := strings.ToLower(img.Digest)
-	encoded := strings.Replace(d, ":", "%3a", 1)
+	forms := []string{d, algo + "%3a" + hexPart}
 	for _, id := range ids {
 		id = strings.ToLower(id)
-		if strings.Contains(id, d) || strings.Contains(id, encoded) {
-			return true
+		for _, form := range forms {
+			if containsToken(id, form) {
+				return true
+			}
 		}
 	}
 	return false
 }
 
-// namesPackage reports whether one of the ids is a purl for the finding's
-// package: its name, or namespace/name (Go modules, scoped npm packages),
-// equals the package name (case-insensitively), and its version, if it has
-// one, equals the installed version. The purl type is not compared.
-func namesPackage(ids []string, f Finding) bool {
+// containsToken reports whether tok occurs in s not directly followed by a
+// letter or digit.
+func containsToken(s, tok string) bool {
+	for i := 0; ; {
+		j := strings.Index(s[i:], tok)
+		if j < 0 {
+			return false
+		}
+		if end := i + j + len(tok); end == len(s) || !isAlnum(s[end]) {
+			return true
+		}
+		i += j + 1
+	}
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// purlTypes maps the scanner's package types to purl types.
+var purlTypes = map[string]string{
+	"deb":            "deb",
+	"npm":            "npm",
+	"go-module":      "golang",
+	"python":         "pypi",
+	"java-archive":   "maven",
+	"jenkins-plugin": "maven",
+	"apk":            "apk",
+	"rpm":            "rpm",
+	"gem":            "gem",
+	"rust-crate":     "cargo",
+	"dotnet":         "nuget",
+	"php-composer":   "composer",
+	"alpm":           "alpm",
+}
+
+// distroPurlTypes are purl types of operating-system packages, whose
+// namespace is the distribution vendor ("debian", "alpine", "redhat"), not
+// part of the package name. An image has one package database of each, so
+// the name alone identifies the package there.
+var distroPurlTypes = map[string]bool{"deb": true, "apk": true, "rpm": true, "alpm": true}
+
+// purl is the part of a package URL the engine compares.
+type purl struct {
+	typ, namespace, name, version string
+	hasVersion                    bool
+}
+
+// parsePURL parses "pkg:type/namespace/name@version?qualifiers#subpath"
+// (qualifiers and subpath are ignored). Segments are percent-decoded; the
+// version is what follows the first "@" of the last segment, so an
+// unencoded npm scope ("pkg:npm/@babel/core") is read as the namespace.
+func parsePURL(s string) (purl, bool) {
+	s = strings.TrimSpace(s)
+	if len(s) < 4 || !strings.EqualFold(s[:4], "pkg:") {
+		return purl{}, false
+	}
+	rest := s[4:]
+	rest, _, _ = strings.Cut(rest, "#")
+	rest, _, _ = strings.Cut(rest, "?")
+	rest = strings.Trim(rest, "/")
+	var p purl
+	if i := strings.LastIndex(rest, "/"); i >= 0 {
+		if name, version, ok := strings.Cut(rest[i+1:], "@"); ok {
+			rest = rest[:i+1] + name
+			p.version, p.hasVersion = unescape(version), true
+		}
+	}
+	parts := strings.Split(rest, "/")
+	if len(parts) < 2 || slices.Contains(parts, "") {
+		return purl{}, false
+	}
+	for i := range parts {
+		parts[i] = unescape(parts[i])
+	}
+	p.typ = strings.ToLower(parts[0])
+	p.name = parts[len(parts)-1]
+	p.namespace = strings.Join(parts[1:len(parts)-1], "/")
+	if p.typ == "" || p.name == "" {
+		return purl{}, false
+	}
+	return p, true
+}
+
+// packageName is the package name as the purl's ecosystem spells it:
+// "@scope/name" for npm, the full module path for golang, "group:artifact"
+// for maven, namespace/name for others; a distribution package's name
+// alone, its namespace being the vendor.
+func (p purl) packageName() string {
+	switch {
+	case p.namespace == "" || distroPurlTypes[p.typ]:
+		return p.name
+	case p.typ == "maven":
+		return p.namespace + ":" + p.name
+	}
+	return p.namespace + "/" + p.name
+}
+
+// purlNamesPackage reports whether id is a purl for the finding's package:
+//
+//   - its type is the purl type of the finding's package type (deb, npm,
+//     go-module→golang, python→pypi, java-archive→maven, apk, rpm, gem, …);
+//     when the finding's type is empty or has no purl type, the type is not
+//     compared;
+//   - its namespace and name, spelt as the ecosystem does (see
+//     packageName), equal the finding's package name: exactly, except for
+//     npm and pypi, whose names compare case-insensitively (pypi also treats
+//     runs of "-", "_" and "." alike, as PEP 503 does);
+//   - its version, if it has one, equals the finding's version.
+//
+// So "pkg:npm/%40evil/lodash" does not name lodash, and
+// "pkg:golang/golang.org/x/text" names the module golang.org/x/text.
+func purlNamesPackage(id string, f Finding) bool {
 	if f.Package == "" {
 		return false
 	}
-	for _, id := range ids {
-		rest, ok := strings.CutPrefix(id, "pkg:")
-		if !ok {
-			continue
-		}
-		rest, _, _ = strings.Cut(rest, "#")
-		rest, _, _ = strings.Cut(rest, "?")
-		rest, version, hasVersion := strings.Cut(rest, "@")
-		parts := strings.Split(rest, "/")
-		if len(parts) < 2 {
-			continue
-		}
-		for i := range parts {
-			parts[i] = unescape(parts[i])
-		}
-		name := parts[len(parts)-1]
-		full := strings.Join(parts[1:], "/")
-		if !strings.EqualFold(name, f.Package) && !strings.EqualFold(full, f.Package) {
-			continue
-		}
-		if hasVersion && unescape(version) != f.Version {
-			continue
-		}
-		return true
+	p, ok := parsePURL(id)
+	if !ok {
+		return false
 	}
-	return false
+	if want, ok := purlTypes[strings.ToLower(strings.TrimSpace(f.Type))]; ok && want != p.typ {
+		return false
+	}
+	name := p.packageName()
+	switch p.typ {
+	case "npm":
+		ok = strings.EqualFold(name, f.Package)
+	case "pypi":
+		ok = pep503(name) == pep503(f.Package)
+	default:
+		ok = name == f.Package
+	}
+	return ok && (!p.hasVersion || p.version == f.Version)
+}
+
+// pep503 normalises a Python package name: lower case, with each run of
+// "-", "_" and "." replaced by "-".
+func pep503(s string) string {
+	var b strings.Builder
+	sep := false
+	for _, c := range strings.ToLower(s) {
+		if c == '-' || c == '_' || c == '.' {
+			sep = true
+			continue
+		}
+		if sep {
+			b.WriteByte('-')
+			sep = false
+		}
+		b.WriteRune(c)
+	}
+	if sep {
+		b.WriteByte('-')
+	}
+	return b.String()
 }
 
 func unescape(s string) string {

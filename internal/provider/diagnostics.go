@@ -14,8 +14,12 @@ import (
 )
 
 func unknownConfig(diags *diag.Diagnostics, p path.Path) {
-	diags.AddAttributeError(p, "Unknown Provider Configuration",
-		"This provider setting depends on a value that is not known until apply. Set it from variables or literals so the provider can be configured at plan time.")
+	const detail = "This provider setting depends on a value that is not known until apply. Set it from variables or literals so the provider can be configured, and images gated, at plan time."
+	if p.Equal(path.Empty()) {
+		diags.AddError("Unknown Provider Configuration", detail)
+		return
+	}
+	diags.AddAttributeError(p, "Unknown Provider Configuration", detail)
 }
 
 // configureData takes the provider's data in a data source or resource

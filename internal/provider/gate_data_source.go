@@ -29,18 +29,19 @@ type gateDataSource struct {
 }
 
 type gateModel struct {
-	Reference         types.String     `tfsdk:"reference"`
-	Policy            types.String     `tfsdk:"policy"`
-	Platform          types.String     `tfsdk:"platform"`
-	Scope             types.String     `tfsdk:"scope"`
-	Enforce           types.Bool       `tfsdk:"enforce"`
-	Passed            types.Bool       `tfsdk:"passed"`
-	Digest            types.String     `tfsdk:"digest"`
-	ApprovedReference types.String     `tfsdk:"approved_reference"`
-	Violations        []violationModel `tfsdk:"violations"`
-	Warnings          []string         `tfsdk:"warnings"`
-	SeverityCounts    map[string]int64 `tfsdk:"severity_counts"`
-	DBBuilt           types.String     `tfsdk:"db_built"`
+	Reference         types.String       `tfsdk:"reference"`
+	Policy            types.String       `tfsdk:"policy"`
+	Platform          types.String       `tfsdk:"platform"`
+	Scope             types.String       `tfsdk:"scope"`
+	Enforce           types.Bool         `tfsdk:"enforce"`
+	Passed            types.Bool         `tfsdk:"passed"`
+	Digest            types.String       `tfsdk:"digest"`
+	ApprovedReference types.String       `tfsdk:"approved_reference"`
+	Violations        []violationModel   `tfsdk:"violations"`
+	Suppressed        []suppressionModel `tfsdk:"suppressed"`
+	Warnings          []string           `tfsdk:"warnings"`
+	SeverityCounts    map[string]int64   `tfsdk:"severity_counts"`
+	DBBuilt           types.String       `tfsdk:"db_built"`
 }
 
 type violationModel struct {
@@ -48,6 +49,12 @@ type violationModel struct {
 	Action  string `tfsdk:"action"`
 	Subject string `tfsdk:"subject"`
 	Message string `tfsdk:"message"`
+}
+
+type suppressionModel struct {
+	Subject string `tfsdk:"subject"`
+	Source  string `tfsdk:"source"`
+	Reason  string `tfsdk:"reason"`
 }
 
 // maxListed caps the violations spelled out in a diagnostic.
@@ -92,6 +99,15 @@ func (d *gateDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 					"message": computedString("A readable explanation, with the installed and fixed versions, severity and CVSS for vulnerabilities."),
 				}},
 			},
+			"suppressed": schema.ListNestedAttribute{
+				MarkdownDescription: "Findings that would have failed the vulnerabilities rule but were waived, with the exception or OpenVEX statement that waived them: the audit trail of every exception in use.",
+				Computed:            true,
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"subject": computedString("The vulnerability and package, as in `violations`."),
+					"source":  computedString("`ignore` (an entry of `vulnerabilities.ignore`) or `vex` (an OpenVEX statement)."),
+					"reason":  computedString("Which entry or statement waived it, and its reason."),
+				}},
+			},
 			"warnings": computedStrings("Warn-level violations and scan warnings, as readable messages."),
 			"severity_counts": schema.MapAttribute{
 				MarkdownDescription: "How many findings the scan has of each severity, before exceptions.",
@@ -113,7 +129,8 @@ func (d *gateDataSource) Read(ctx context.Context, req datasource.ReadRequest, r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	pol, err := parsePolicyJSON(m.Policy.ValueString())
+	// The same validator as the imagegate_policy resource.
+	pol, err := policy.Parse([]byte(m.Policy.ValueString()))
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("policy"), "Invalid Policy", err.Error()+". Pass the document of an imagegate_policy, or a policy JSON file that validates.")
 		return
@@ -140,6 +157,10 @@ func (m *gateModel) fill(res *gate.Result) {
 	m.Digest = types.StringValue(res.Image.Digest)
 	m.ApprovedReference = optionalString(res.ApprovedReference)
 	m.Violations = make([]violationModel, len(d.Violations))
+	m.Suppressed = make([]suppressionModel, len(d.Suppressed))
+	for i, sp := range d.Suppressed {
+		m.Suppressed[i] = suppressionModel{Subject: sp.Subject, Source: sp.Source, Reason: sp.Reason}
+	}
 	m.Warnings = []string{}
 	for i, v := range d.Violations {
 		m.Violations[i] = violationModel{Rule: v.Rule, Action: v.Action, Subject: v.Subject, Message: v.Message}

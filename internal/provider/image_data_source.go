@@ -106,7 +106,7 @@ func (d *imageDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, 
 				MarkdownDescription: "The build steps recorded in the image config, oldest first.",
 				Computed:            true,
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"created_by":  computedString("The command that created this step."),
+					"created_by":  computedString("The command that created this step. Build-argument values that `docker build` records there (`RUN |1 TOKEN=… …`) are replaced by `<redacted>`, keeping the names: they may be secrets."),
 					"empty_layer": schema.BoolAttribute{MarkdownDescription: "Whether the step added no layer (an `ENV` or `USER` instruction, for example).", Computed: true},
 				}},
 			},

@@ -232,6 +232,14 @@ data "imagegate_image" "x" {
 			{Config: providerConfig(`request_timeout = "soon"`) + data, ExpectError: regexp.MustCompile(`Invalid Request Timeout`)},
 			{Config: providerConfig(`platform = "amd64"`) + data, ExpectError: regexp.MustCompile(`(?s)Invalid Registry Configuration.*os/arch`)},
 			{Config: providerConfig(`registry_auth = [{ address = "example.com", username = "u" }]`) + data, ExpectError: regexp.MustCompile(`(?s)Invalid Registry Configuration.*username and password`)},
+			{
+				// A setting known only at apply is refused, never read as false.
+				Config: providerConfig(`enforce = terraform_data.flag.output`) + `
+resource "terraform_data" "flag" {
+  input = false
+}` + data,
+				ExpectError: regexp.MustCompile(`Unknown Provider Configuration`),
+			},
 		},
 	})
 }

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"regexp"
 	"strconv"
@@ -123,7 +122,7 @@ func (r *policyResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 						Validators:          []validator.String{stringvalidator.OneOf("negligible", "low", "medium", "high", "critical")},
 					},
 					"max_cvss_score": schema.Float64Attribute{
-						MarkdownDescription: "A finding whose highest CVSS base score is at or above this value (0 to 10) fails.",
+						MarkdownDescription: "A finding whose highest CVSS base score is at or above this value (0 to 10) fails. A finding without a score is judged by the lower bound of its severity's CVSS v3 band (low 0.1, medium 4.0, high 7.0, critical 9.0); one with neither a score nor a known severity counts only under `fail_on_severity`.",
 						Optional:            true,
 						Validators:          []validator.Float64{float64validator.Between(0, 10)},
 					},
@@ -157,7 +156,7 @@ func (r *policyResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 						}},
 					},
 					"vex_documents": schema.ListAttribute{
-						MarkdownDescription: "OpenVEX JSON documents (the JSON text, for example `file(\"vex.json\")`). Findings with a `not_affected` or `fixed` statement for the image or the package are suppressed, as grype does.",
+						MarkdownDescription: "OpenVEX JSON documents (the JSON text, for example `file(\"vex.json\")`). A `not_affected` or `fixed` statement suppresses findings when one of its products names the image by digest (`@id` or `identifiers.purl`, such as `pkg:oci/app@sha256%3A…`); its subcomponents, package URLs, narrow it to those packages (type, namespace, name and, when given, version must match). A statement without products, or whose products are only packages, suppresses nothing. The latest applicable statement wins.",
 						Optional:            true,
 						ElementType:         types.StringType,
 					},
@@ -169,7 +168,7 @@ func (r *policyResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 				Attributes: map[string]schema.Attribute{
 					"action": actionAttribute(),
 					"require_non_root": schema.BoolAttribute{
-						MarkdownDescription: "Fail when the image runs as root. The USER is resolved against the image's own `/etc/passwd` and `/etc/group`: an empty USER, `root`, `0`, `0:0`, `root:<group>`, `0:<group>` and a named user whose UID is 0 are all root, and a named user missing from `/etc/passwd` fails because its UID cannot be established.",
+						MarkdownDescription: "Fail when the image runs as root. The USER is resolved against the image's own `/etc/passwd` and `/etc/group`: an empty USER, `root`, `0`, `0:0`, `root:<group>`, `0:<group>` and a named user whose UID is 0 are all root; a named user missing from `/etc/passwd` fails because its UID cannot be established, and a named group missing from `/etc/group` fails because the container could not start.",
 						Optional:            true,
 						Computed:            true,
 						Default:             booldefault.StaticBool(false),
@@ -399,6 +398,14 @@ func (r *policyResource) Delete(context.Context, resource.DeleteRequest, *resour
 // for example `terraform import imagegate_policy.base "$(cat policy.json)"`.
 func (r *policyResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	p, err := policy.Parse([]byte(req.ID))
+	if err == nil {
+		// Adopt the normalised form (defaults filled, lists sorted), which is
+		// what a configuration of the same policy plans.
+		var doc []byte
+		if doc, _, err = p.Canonical(); err == nil {
+			p, err = policy.Parse(doc)
+		}
+	}
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid Policy Document", "The import id must be a policy document (JSON): "+err.Error()+".")
 		return
@@ -449,12 +456,4 @@ func problemPath(s string) (path.Path, bool) {
 		}
 	}
 	return p, true
-}
-
-// parsePolicyJSON is shared by the gate: the same validator as the resource.
-func parsePolicyJSON(doc string) (*policy.Policy, error) {
-	if !json.Valid([]byte(doc)) {
-		return nil, errors.New("the policy is not valid JSON")
-	}
-	return policy.Parse([]byte(doc))
 }

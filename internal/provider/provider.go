@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/imagegate/terraform-provider-imagegate/internal/gate"
 	"github.com/imagegate/terraform-provider-imagegate/internal/registry"
@@ -40,8 +41,8 @@ func WithRegistryTransport(rt http.RoundTripper) Option {
 	return func(p *imagegateProvider) { p.transport = rt }
 }
 
-// WithClock sets the clock used for database age (and, later, exception
-// expiry), so tests never sleep.
+// WithClock sets the clock used for database age and exception expiry, so
+// tests never sleep.
 func WithClock(now func() time.Time) Option {
 	return func(p *imagegateProvider) { p.now = now }
 }
@@ -224,6 +225,22 @@ func (p *imagegateProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 }
 
 func (p *imagegateProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	// A setting known only at apply could switch a check off at plan time
+	// (an unknown enforce or validate_checksum reads as false): refuse it.
+	if !req.Config.Raw.IsFullyKnown() {
+		var attrs map[string]tftypes.Value
+		if err := req.Config.Raw.As(&attrs); err == nil {
+			for name, v := range attrs {
+				if !v.IsFullyKnown() {
+					unknownConfig(&resp.Diagnostics, path.Root(name))
+				}
+			}
+		}
+		if !resp.Diagnostics.HasError() {
+			unknownConfig(&resp.Diagnostics, path.Empty())
+		}
+		return
+	}
 	var cfg providerModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
 	if resp.Diagnostics.HasError() {
@@ -233,14 +250,7 @@ func (p *imagegateProvider) Configure(ctx context.Context, req provider.Configur
 		Platform:  cfg.Platform.ValueString(),
 		Transport: p.transport,
 	}
-	if cfg.Platform.IsUnknown() {
-		unknownConfig(&resp.Diagnostics, path.Root("platform"))
-	}
-	for i, a := range cfg.RegistryAuth {
-		if a.Address.IsUnknown() || a.Username.IsUnknown() || a.Password.IsUnknown() || a.IdentityToken.IsUnknown() {
-			unknownConfig(&resp.Diagnostics, path.Root("registry_auth").AtListIndex(i))
-			continue
-		}
+	for _, a := range cfg.RegistryAuth {
 		opts.Credentials = append(opts.Credentials, registry.Credential{
 			Address:       a.Address.ValueString(),
 			Username:      a.Username.ValueString(),
@@ -248,11 +258,7 @@ func (p *imagegateProvider) Configure(ctx context.Context, req provider.Configur
 			IdentityToken: a.IdentityToken.ValueString(),
 		})
 	}
-	for i, h := range cfg.InsecureRegistries {
-		if h.IsUnknown() {
-			unknownConfig(&resp.Diagnostics, path.Root("insecure_registries").AtListIndex(i))
-			continue
-		}
+	for _, h := range cfg.InsecureRegistries {
 		opts.InsecureRegistries = append(opts.InsecureRegistries, h.ValueString())
 	}
 	switch {
@@ -262,7 +268,7 @@ func (p *imagegateProvider) Configure(ctx context.Context, req provider.Configur
 	default:
 		opts.MaxRetries = int(cfg.MaxRetries.ValueInt64())
 	}
-	if !cfg.RequestTimeout.IsNull() && !cfg.RequestTimeout.IsUnknown() {
+	if !cfg.RequestTimeout.IsNull() {
 		d, err := time.ParseDuration(cfg.RequestTimeout.ValueString())
 		if err != nil || d <= 0 {
 			resp.Diagnostics.AddAttributeError(path.Root("request_timeout"), "Invalid Request Timeout",

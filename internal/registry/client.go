@@ -141,11 +141,8 @@ func (c *Client) ParseReference(s string) (name.Reference, error) {
 	return ref, nil
 }
 
-// Platform returns the client's default platform.
-func (c *Client) Platform() v1.Platform { return c.platform }
-
 // remoteOptions builds go-containerregistry options for one operation.
-func (c *Client) remoteOptions(ctx context.Context, ref name.Reference) []remote.Option {
+func (c *Client) remoteOptions(ctx context.Context) []remote.Option {
 	backoff := remote.Backoff{Duration: c.opts.RetryBackoff, Factor: 3, Jitter: 0.1, Steps: c.opts.MaxRetries + 1}
 	if c.opts.MaxRetries < 0 {
 		backoff.Steps = 1

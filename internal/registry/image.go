@@ -90,7 +90,7 @@ func (c *Client) Resolve(ctx context.Context, ref, platform string) (*Resolved, 
 			return nil, &Error{Kind: KindInvalidPlatform, Ref: ref, Err: err}
 		}
 	}
-	opts := c.remoteOptions(ctx, r)
+	opts := c.remoteOptions(ctx)
 	desc, err := remote.Get(r, opts...)
 	if err != nil {
 		return nil, classify(ref, "fetching manifest", err)
@@ -199,7 +199,7 @@ func (res *Resolved) Inspect(ref string) (*Image, error) {
 		img.Size += l.Size
 	}
 	for _, h := range cf.History {
-		img.History = append(img.History, History{CreatedBy: h.CreatedBy, EmptyLayer: h.EmptyLayer})
+		img.History = append(img.History, History{CreatedBy: redactBuildArgs(h.CreatedBy), EmptyLayer: h.EmptyLayer})
 	}
 	img.BaseImage = baseImage(m.Annotations, res.IndexAnn)
 	return img, nil

@@ -15,7 +15,7 @@ func (c *Client) Write(ctx context.Context, ref string, img v1.Image) error {
 	if err != nil {
 		return &Error{Kind: KindInvalidReference, Ref: ref, Err: err}
 	}
-	if err := remote.Write(r, img, c.remoteOptions(ctx, r)...); err != nil {
+	if err := remote.Write(r, img, c.remoteOptions(ctx)...); err != nil {
 		return classify(ref, "writing image", err)
 	}
 	return nil
@@ -27,7 +27,7 @@ func (c *Client) WriteIndex(ctx context.Context, ref string, idx v1.ImageIndex) 
 	if err != nil {
 		return &Error{Kind: KindInvalidReference, Ref: ref, Err: err}
 	}
-	if err := remote.WriteIndex(r, idx, c.remoteOptions(ctx, r)...); err != nil {
+	if err := remote.WriteIndex(r, idx, c.remoteOptions(ctx)...); err != nil {
 		return classify(ref, fmt.Sprintf("writing index"), err)
 	}
 	return nil

@@ -4,24 +4,46 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 )
 
-// cacheFormat versions the layout of Entry; bump it when Entry changes.
-const cacheFormat = 2
+// cacheFormat versions the entry layout and the way it is made: bump it
+// when Entry, the syft configuration of catalog, matchers() or convert()
+// change, so no plan trusts a result the current code would not produce.
+const cacheFormat = 3
 
-// The versions of syft and grype compiled in. Entries made by another syft
-// are rebuilt (catalogers change between releases); matches made by another
-// grype are redone.
+// The versions of syft and grype compiled in, and of the provider itself.
+// Entries made by another syft are rebuilt (catalogers change between
+// releases); matches made by another grype or another provider build are
+// redone.
 var (
 	SyftVersion  = moduleVersion("github.com/anchore/syft")
 	GrypeVersion = moduleVersion("github.com/anchore/grype")
+	BuildID      = buildID()
 )
+
+// buildID names the provider build: its module version and, for builds
+// from a checkout, the VCS revision.
+func buildID() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	id := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" || s.Key == "vcs.modified" {
+			id += " " + s.Value
+		}
+	}
+	return id
+}
 
 func moduleVersion(path string) string {
 	if bi, ok := debug.ReadBuildInfo(); ok {
@@ -75,10 +97,45 @@ type Match struct {
 // Images are immutable by digest, so an entry never goes stale; it is
 // rebuilt when it is unreadable, was written by another format or syft
 // version, or its SBOM does not match its recorded checksum.
-type Cache struct{ dir string }
+//
+// The cache is a trust boundary: whoever can write it can decide what a
+// later plan finds. Its directories are created private (0700), and a
+// cache directory that another user owns, or that others can write, is
+// not used at all (see untrusted).
+type Cache struct {
+	dir string
+	// checked remembers the ownership check of dir.
+	checkOnce sync.Once
+	checkErr  error
+}
 
 // NewCache returns a cache rooted at dir (created on first write).
 func NewCache(dir string) *Cache { return &Cache{dir: dir} }
+
+// untrusted creates the cache directory privately, or says why an existing
+// one cannot be trusted.
+func (c *Cache) untrusted() error {
+	c.checkOnce.Do(func() {
+		if c.dir == "" {
+			c.checkErr = errors.New("no SBOM cache directory is configured: set the provider's sbom_cache_dir")
+			return
+		}
+		if err := os.MkdirAll(c.dir, 0o700); err != nil {
+			c.checkErr = fmt.Errorf("creating the SBOM cache directory %s: %w", c.dir, err)
+			return
+		}
+		c.checkErr = checkPrivate(c.dir)
+	})
+	return c.checkErr
+}
+
+// Warning says why the cache is not used, or "".
+func (c *Cache) Warning() string {
+	if err := c.untrusted(); err != nil {
+		return fmt.Sprintf("The SBOM cache is not used, so every plan pulls and catalogs the image again: %v.", err)
+	}
+	return ""
+}
 
 func (c *Cache) base(digest string, scope Scope) string {
 	return filepath.Join(c.dir, string(scope), strings.ReplaceAll(digest, ":", "-"))
@@ -87,6 +144,9 @@ func (c *Cache) base(digest string, scope Scope) string {
 // Load returns the entry for digest and scope, or nil when there is none
 // that can be trusted.
 func (c *Cache) Load(digest string, scope Scope) *Entry {
+	if c.untrusted() != nil {
+		return nil
+	}
 	b, err := os.ReadFile(c.base(digest, scope) + ".json")
 	if err != nil {
 		return nil
@@ -104,6 +164,9 @@ func (c *Cache) Load(digest string, scope Scope) *Entry {
 
 // Store writes e atomically, so concurrent plans never read half an entry.
 func (c *Cache) Store(e *Entry) error {
+	if err := c.untrusted(); err != nil {
+		return err
+	}
 	b, err := json.Marshal(e)
 	if err != nil {
 		return err
@@ -117,17 +180,17 @@ func (c *Cache) Remove(digest string, scope Scope) {
 	_ = os.Remove(c.base(digest, scope) + ".json")
 }
 
-// StoreSBOM writes an SBOM document of e and records its checksum in e
-// (the caller stores e).
+// StoreSBOM records the checksum of an SBOM document of e and writes it
+// (the caller stores e). A write error only costs a later re-catalog.
 func (c *Cache) StoreSBOM(e *Entry, format string, doc []byte) error {
-	if err := writeAtomic(c.base(e.Digest, e.Scope)+"."+format+".json", doc); err != nil {
-		return err
-	}
 	if e.SBOMs == nil {
 		e.SBOMs = map[string]string{}
 	}
 	e.SBOMs[format] = sha256Hex(doc)
-	return nil
+	if err := c.untrusted(); err != nil {
+		return err
+	}
+	return writeAtomic(c.base(e.Digest, e.Scope)+"."+format+".json", doc)
 }
 
 // LoadSBOM reads an SBOM document of e, refusing one that does not match
@@ -153,7 +216,7 @@ func sha256Hex(b []byte) string {
 }
 
 func writeAtomic(p string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return fmt.Errorf("creating the SBOM cache directory: %w", err)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(p), ".entry-*")
@@ -174,11 +237,13 @@ func writeAtomic(p string, b []byte) error {
 	return nil
 }
 
-// DefaultCacheDir is imagegate's SBOM cache under the user's cache directory.
+// DefaultCacheDir is imagegate's SBOM cache under the user's cache
+// directory, or "" when the user has none (never a shared temporary
+// directory, which other users could write).
 func DefaultCacheDir() string {
 	dir, err := os.UserCacheDir()
 	if err != nil {
-		dir = os.TempDir()
+		return ""
 	}
 	return filepath.Join(dir, "imagegate", "sbom")
 }

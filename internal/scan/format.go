@@ -53,8 +53,9 @@ func encode(sb *sbom.SBOM, format string) ([]byte, error) {
 // the document: some formats carry a timestamp or a random serial number,
 // and a data source must give the same answer at every plan.
 func (s *Scanner) sbomIn(ce *cachedEntry, format string) (string, error) {
-	s.entryMu.Lock()
-	defer s.entryMu.Unlock()
+	mu := s.lock(ce.entry)
+	mu.Lock()
+	defer mu.Unlock()
 	if doc, err := s.cache.LoadSBOM(ce.entry, format); err == nil {
 		return string(doc), nil
 	}
@@ -65,6 +66,9 @@ func (s *Scanner) sbomIn(ce *cachedEntry, format string) (string, error) {
 			return "", fmt.Errorf("%w: %v", errCorruptSBOM, err)
 		}
 	}
+	if format == FormatSyftJSON {
+		return string(src), nil
+	}
 	sb, _, _, err := syftjson.NewFormatDecoder().Decode(bytes.NewReader(src))
 	if err != nil {
 		return "", err
@@ -73,11 +77,9 @@ func (s *Scanner) sbomIn(ce *cachedEntry, format string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := s.cache.StoreSBOM(ce.entry, format, doc); err != nil {
-		return "", err
-	}
-	if err := s.cache.Store(ce.entry); err != nil {
-		return "", err
+	// A cache that cannot be written only means the document is made again.
+	if s.cache.StoreSBOM(ce.entry, format, doc) == nil {
+		_ = s.cache.Store(ce.entry)
 	}
 	return string(doc), nil
 }

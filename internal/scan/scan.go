@@ -61,6 +61,20 @@ type Request struct {
 	SBOMFormat string
 }
 
+// normalize fills the default scope and checks the request.
+func (req *Request) normalize() error {
+	if req.Scope == "" {
+		req.Scope = Squashed
+	}
+	if req.Scope != Squashed && req.Scope != AllLayers {
+		return fmt.Errorf("scope %q is not %q or %q", req.Scope, Squashed, AllLayers)
+	}
+	if req.SBOMFormat != "" && !validFormat(req.SBOMFormat) {
+		return fmt.Errorf("sbom_format %q is not one of %s", req.SBOMFormat, strings.Join(Formats, ", "))
+	}
+	return nil
+}
+
 // Result is what a scan found.
 type Result struct {
 	Digest          string
@@ -114,8 +128,9 @@ type Scanner struct {
 	cache    *Cache
 	flight   singleflight.Group
 	catalogs chan struct{}
-	// entryMu guards the entries' later writes (match, formats).
-	entryMu sync.Mutex
+	// locks holds one mutex per digest and scope, guarding the entry's
+	// later writes (match, formats) without holding up other images.
+	locks sync.Map // digest|scope -> *sync.Mutex
 	// entries keeps this process's entries, so every read of a digest in
 	// one plan shares one catalog.
 	entries sync.Map // digest|scope -> *cachedEntry
@@ -139,17 +154,21 @@ func New(reg *registry.Client, db *vulndb.Manager, cacheDir string) *Scanner {
 // SBOM) and matches it against the database. Any failure to finish is an
 // error: a scan never returns a shorter list instead.
 func (s *Scanner) Scan(ctx context.Context, req Request) (*Result, error) {
-	if req.Scope == "" {
-		req.Scope = Squashed
-	}
-	if req.Scope != Squashed && req.Scope != AllLayers {
-		return nil, fmt.Errorf("scope %q is not %q or %q", req.Scope, Squashed, AllLayers)
-	}
-	if req.SBOMFormat != "" && !validFormat(req.SBOMFormat) {
-		return nil, fmt.Errorf("sbom_format %q is not one of %s", req.SBOMFormat, strings.Join(Formats, ", "))
+	if err := req.normalize(); err != nil {
+		return nil, err
 	}
 	res, err := s.registry.Resolve(ctx, req.Reference, req.Platform)
 	if err != nil {
+		return nil, err
+	}
+	return s.ScanResolved(ctx, res, req)
+}
+
+// ScanResolved scans an image already resolved (req.Reference and
+// req.Platform are not used again), so a caller that inspected it acts on
+// the same digest without asking the registry twice.
+func (s *Scanner) ScanResolved(ctx context.Context, res *registry.Resolved, req Request) (*Result, error) {
+	if err := req.normalize(); err != nil {
 		return nil, err
 	}
 	// Open the database before pulling anything: a stale or missing
@@ -171,7 +190,8 @@ func (s *Scanner) Scan(ctx context.Context, req Request) (*Result, error) {
 			}
 			ce, err := s.entry(ctx, res, pinned, req.Scope)
 			if err == nil {
-				s.entries.Store(key, ce)
+				// Keep the entry, not the SBOM document, for the rest of the process.
+				s.entries.Store(key, &cachedEntry{entry: ce.entry})
 			}
 			return ce, err
 		})
@@ -209,6 +229,9 @@ func (s *Scanner) Scan(ctx context.Context, req Request) (*Result, error) {
 		out.SeverityCounts[v.Severity]++
 	}
 	out.Warnings = append(out.Warnings, db.Warnings...)
+	if w := s.cache.Warning(); w != "" {
+		out.Warnings = append(out.Warnings, w)
+	}
 	if out.PackageCount == 0 {
 		out.Warnings = append(out.Warnings, fmt.Sprintf("syft found no packages in %s. The image may be built from scratch with files no cataloger recognises, or cataloging may have failed; the vulnerability list is empty because nothing was found, not because the image was checked clean.", pinned))
 	}
@@ -270,21 +293,14 @@ func (s *Scanner) licenseContext(cfg *syft.CreateSBOMConfig) (context.Context, e
 
 // catalog pulls and unpacks the image and runs syft over it.
 func (s *Scanner) catalog(ctx context.Context, res *registry.Resolved, pinned string, scope Scope) (*cachedEntry, error) {
-	m, err := res.Image.Manifest()
+	img, err := res.Inspect(pinned)
 	if err != nil {
 		return nil, err
-	}
-	cf, err := res.Image.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	if len(cf.RootFS.DiffIDs) != len(m.Layers) {
-		return nil, fmt.Errorf("the manifest lists %d layers but the config %d diff_ids", len(m.Layers), len(cf.RootFS.DiffIDs))
 	}
 	e := &Entry{FormatVersion: cacheFormat, SyftVersion: SyftVersion, Digest: res.Digest.String(), Scope: scope, Layers: map[string]string{}}
-	for i, l := range m.Layers {
-		e.Layers[cf.RootFS.DiffIDs[i].String()] = l.Digest.String()
-		e.LayerOrder = append(e.LayerOrder, cf.RootFS.DiffIDs[i].String())
+	for _, l := range img.Layers {
+		e.Layers[l.DiffID] = l.Digest
+		e.LayerOrder = append(e.LayerOrder, l.DiffID)
 	}
 	cfg := syft.DefaultCreateSBOMConfig()
 	// The license scanner takes CPU only, the pull mostly waits on the
@@ -329,9 +345,7 @@ func (s *Scanner) catalog(ctx context.Context, res *registry.Resolved, pinned st
 	if err != nil {
 		return nil, err
 	}
-	if err := s.cache.StoreSBOM(e, FormatSyftJSON, doc); err != nil {
-		return nil, err
-	}
+	_ = s.cache.StoreSBOM(e, FormatSyftJSON, doc) // the document stays in memory for this process
 	e.Created = nowUTC()
 	return &cachedEntry{entry: e, syftJSON: doc}, nil
 }
@@ -347,6 +361,12 @@ func matchers() []match.Matcher {
 	})
 }
 
+// lock returns the mutex of an entry.
+func (s *Scanner) lock(e *Entry) *sync.Mutex {
+	mu, _ := s.locks.LoadOrStore(e.Digest+"|"+string(e.Scope), &sync.Mutex{})
+	return mu.(*sync.Mutex)
+}
+
 // errCorruptSBOM is a cached SBOM that is missing or does not match its
 // checksum: the image is cataloged again.
 var errCorruptSBOM = errors.New("the cached SBOM is unusable")
@@ -358,7 +378,7 @@ func matchKey(st vulndb.Status) string {
 	if st.Checksum == "" || st.Built.IsZero() {
 		return ""
 	}
-	return strings.Join([]string{st.Checksum, st.Built.UTC().Format(time.RFC3339), st.SchemaVersion, "grype " + GrypeVersion}, "|")
+	return strings.Join([]string{st.Checksum, st.Built.UTC().Format(time.RFC3339), st.SchemaVersion, "grype " + GrypeVersion, "imagegate " + BuildID, fmt.Sprint("format ", cacheFormat)}, "|")
 }
 
 // vulnerabilities returns the entry's findings against db: the cached match
@@ -366,9 +386,10 @@ func matchKey(st vulndb.Status) string {
 // findings are marked new when the entry's first match did not have them.
 func (s *Scanner) vulnerabilities(ctx context.Context, db *vulndb.DB, ce *cachedEntry) ([]Vulnerability, error) {
 	key := matchKey(db.Status)
-	s.entryMu.Lock()
+	mu := s.lock(ce.entry)
+	mu.Lock()
 	prev := ce.entry.Match
-	s.entryMu.Unlock()
+	mu.Unlock()
 	var vulns []Vulnerability
 	if prev != nil && key != "" && prev.Key == key {
 		vulns = append([]Vulnerability(nil), prev.Vulnerabilities...)
@@ -390,8 +411,8 @@ func (s *Scanner) vulnerabilities(ctx context.Context, db *vulndb.DB, ce *cached
 		keys[i] = vulns[i].findingKey()
 		vulns[i].New = false
 	}
-	s.entryMu.Lock()
-	defer s.entryMu.Unlock()
+	mu.Lock()
+	defer mu.Unlock()
 	e := ce.entry
 	changed := e.Match == nil || e.Match.Key != key
 	e.Match = &Match{Key: key, Vulnerabilities: vulns}
@@ -529,14 +550,8 @@ func convert(mp vulnerability.MetadataProvider, m match.Match, layers map[string
 	// The layer that introduced the package: the lowest layer holding it.
 	best := -1
 	for _, loc := range m.Package.Locations.ToSlice() {
-		id := loc.FileSystemID
-		if _, ok := layers[id]; !ok {
-			continue
-		}
-		if i, ok := order[id]; ok && (best < 0 || i < best) {
-			best, out.LayerDigest = i, layers[id]
-		} else if best < 0 && out.LayerDigest == "" {
-			out.LayerDigest = layers[id]
+		if i, ok := order[loc.FileSystemID]; ok && (best < 0 || i < best) {
+			best, out.LayerDigest = i, layers[loc.FileSystemID]
 		}
 	}
 	return out

@@ -464,3 +464,33 @@ func TestMatchReuseAndSBOMIntegrity(t *testing.T) {
 		})
 	}
 }
+
+// The SBOM cache is a trust boundary: a directory others can write is not
+// used (the scan still works, every time from the image).
+func TestCacheWritableByOthersIsNotUsed(t *testing.T) {
+	e := newEnv(t)
+	img, err := fixtures.VulnerableImage(fixtures.Vulnerable{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.reg.Push(t, "app:1", img)
+	if err := os.Chmod(e.cacheDir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		e.reg.ResetRequests()
+		res, err := e.scanner(t, testutil.VulnDBs(t).Old).Scan(context.Background(), scan.Request{Reference: e.reg.Ref("app:1"), SBOMFormat: scan.FormatCycloneDXJSON})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Cached || e.reg.BlobRequests() == 0 || len(res.Vulnerabilities) != 5 || res.SBOM == "" {
+			t.Errorf("scan %d: cached %v, %d findings", i, res.Cached, len(res.Vulnerabilities))
+		}
+		if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "can be written by other users") {
+			t.Errorf("scan %d: warnings %v", i, res.Warnings)
+		}
+	}
+	if entries, _ := filepath.Glob(filepath.Join(e.cacheDir, "*", "*")); len(entries) != 0 {
+		t.Errorf("an untrusted cache was written: %v", entries)
+	}
+}

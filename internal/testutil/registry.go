@@ -118,8 +118,7 @@ func (r *Registry) Requests() []string {
 	return append([]string(nil), r.requests...)
 }
 
-// BlobRequests counts GET requests for blobs other than the given configs:
-// the layer pulls.
+// BlobRequests counts the GET requests for blobs (configs and layers).
 func (r *Registry) BlobRequests() int {
 	n := 0
 	for _, q := range r.Requests() {

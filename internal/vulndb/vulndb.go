@@ -16,7 +16,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/adrg/xdg"
@@ -87,8 +86,10 @@ type DB struct {
 // Manager opens the database at most once and hands the same DB to every
 // caller: Terraform reads many data sources at once from one process.
 type Manager struct {
-	cfg  Config
-	mu   sync.Mutex
+	cfg Config
+	// sem serialises opening; a waiter gives up when its own context ends,
+	// since an update may take minutes.
+	sem  chan struct{}
 	done bool
 	db   *DB
 	err  error
@@ -118,25 +119,30 @@ func New(cfg Config) (*Manager, error) {
 			return nil, fmt.Errorf("ca_cert %s: %w", cfg.CACert, err)
 		}
 	}
-	return &Manager{cfg: cfg}, nil
+	return &Manager{cfg: cfg, sem: make(chan struct{}, 1)}, nil
 }
 
 // Get opens the database on first use (importing, updating and validating
 // it) and returns the same result to every later caller.
 func (m *Manager) Get(ctx context.Context) (*DB, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	select {
+	case m.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-m.sem }()
 	if !m.done {
 		m.db, m.err = m.open(ctx)
-		m.done = m.err == nil || !errors.Is(m.err, context.Canceled)
+		// A cancelled or timed-out read must not decide for later reads.
+		m.done = !errors.Is(m.err, context.Canceled) && !errors.Is(m.err, context.DeadlineExceeded)
 	}
 	return m.db, m.err
 }
 
 // Close releases the database.
 func (m *Manager) Close() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.sem <- struct{}{}
+	defer func() { <-m.sem }()
 	if m.db != nil && m.db.Provider != nil {
 		err := m.db.Provider.Close()
 		m.db, m.done = nil, false
