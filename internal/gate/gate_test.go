@@ -79,3 +79,60 @@ func TestBaseImageEvidence(t *testing.T) {
 		}
 	}
 }
+
+// A trusted base that cannot be read (here: the registry refuses access)
+// leaves the gate unable to decide: an error, not a pass or a guess.
+func TestUnreadableTrustedBaseIsAnError(t *testing.T) {
+	reg := testutil.NewRegistry(t)
+	private := testutil.NewRegistry(t, testutil.WithBasicAuth("u", "p"))
+	debian := testutil.Layer(t, fixtures.DebianFiles(fixtures.DefaultDebianPackages))
+	private.Push(t, "base/debian:12", testutil.Image(t, testutil.Spec{Layers: []v1.Layer{debian}}))
+	img, err := fixtures.VulnerableImage(fixtures.Vulnerable{User: "app", Base: []v1.Layer{debian}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.Push(t, "app:1", img)
+	c, err := registry.New(registry.Options{InsecureRegistries: []string{reg.Host, private.Host}, Keychain: authn.NewMultiKeychain(), MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := vulndb.New(vulndb.Config{CacheDir: t.TempDir(), Archive: testutil.VulnDBs(t).Old.Archive, MaxAge: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	g := gate.New(c, scan.New(c, db, t.TempDir()), nil)
+	pol := &policy.Policy{Version: 1, Name: "base", BaseImage: &policy.BaseImageRule{Trusted: []string{private.Ref("base/debian:12")}, Require: true}}
+	_, err = g.Evaluate(context.Background(), gate.Request{Reference: reg.Ref("app:1"), Policy: pol})
+	if err == nil || !strings.Contains(err.Error(), "reading trusted base image") {
+		t.Fatalf("an unreadable trusted base: %v", err)
+	}
+}
+
+// An annotation cannot make the gate contact a registry that neither the
+// policy nor the image uses.
+func TestAnnotatedBaseOnForeignRegistryIsNotContacted(t *testing.T) {
+	reg := testutil.NewRegistry(t)
+	foreign := testutil.NewRegistry(t)
+	debian := testutil.Layer(t, fixtures.DebianFiles(fixtures.DefaultDebianPackages))
+	foreign.Push(t, "base:1", testutil.Image(t, testutil.Spec{Layers: []v1.Layer{debian}}))
+	img, err := fixtures.VulnerableImage(fixtures.Vulnerable{User: "app", Base: []v1.Layer{debian},
+		Annotations: map[string]string{registry.AnnotationBaseName: foreign.Ref("base:1")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.Push(t, "app:1", img)
+	foreign.ResetRequests()
+	g := newGate(t, reg)
+	pol := &policy.Policy{Version: 1, Name: "base", BaseImage: &policy.BaseImageRule{Trusted: []string{reg.Ref("base/*")}}}
+	res, err := g.Evaluate(context.Background(), gate.Request{Reference: reg.Ref("app:1"), Policy: pol})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(foreign.Requests()); n != 0 {
+		t.Errorf("the gate contacted the registry an annotation named: %v", foreign.Requests())
+	}
+	if res.Decision.Passed {
+		t.Errorf("an image claiming an untrusted base passed: %+v", res.Decision)
+	}
+}

@@ -571,9 +571,3 @@ func sortedUnique(in []string) []string {
 	}
 	return out
 }
-
-// IsDatabaseError reports whether err is a vulnerability database failure.
-func IsDatabaseError(err error) bool {
-	var e *vulndb.Error
-	return errors.As(err, &e)
-}

@@ -2,6 +2,7 @@ package scan_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -375,7 +376,8 @@ func TestDatabaseFailureStopsTheScan(t *testing.T) {
 	}
 	e.reg.ResetRequests()
 	_, err = scan.New(e.client, m, e.cacheDir).Scan(context.Background(), scan.Request{Reference: e.reg.Ref("app:1")})
-	if !scan.IsDatabaseError(err) {
+	var dbErr *vulndb.Error
+	if !errors.As(err, &dbErr) {
 		t.Fatalf("missing database: %v", err)
 	}
 	if e.reg.BlobRequests() != 0 {
