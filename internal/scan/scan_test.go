@@ -60,6 +60,17 @@ func (e *env) scanner(t *testing.T, db *fixtures.BuiltDB) *scan.Scanner {
 	return scan.New(e.client, m, e.cacheDir)
 }
 
+// pushVulnerable builds a standard vulnerable image, pushes it as ref and
+// returns it with its pinned reference.
+func (e *env) pushVulnerable(t *testing.T, ref string, spec fixtures.Vulnerable) (v1.Image, string) {
+	t.Helper()
+	img, err := fixtures.VulnerableImage(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img, e.reg.Push(t, ref, img)
+}
+
 func find(res *scan.Result, id, pkg string) *scan.Vulnerability {
 	for i, v := range res.Vulnerabilities {
 		if v.ID == id && v.PackageName == pkg {
@@ -97,11 +108,7 @@ func layerDigests(t *testing.T, img v1.Image) []string {
 
 func TestScanFindsOSAndLanguagePackages(t *testing.T) {
 	e := newEnv(t)
-	img, err := fixtures.VulnerableImage(fixtures.Vulnerable{User: "app"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pinned := e.reg.Push(t, "vuln:1", img)
+	img, pinned := e.pushVulnerable(t, "vuln:1", fixtures.Vulnerable{User: "app"})
 	layers := layerDigests(t, img)
 	res, err := e.scanner(t, testutil.VulnDBs(t).Old).Scan(context.Background(), scan.Request{Reference: e.reg.Ref("vuln:1")})
 	if err != nil {
@@ -177,11 +184,7 @@ func contains(list []string, s string) bool {
 
 func TestScopeAllLayersFindsDeletedPackages(t *testing.T) {
 	e := newEnv(t)
-	img, err := fixtures.VulnerableImage(fixtures.Vulnerable{Removed: map[string]string{"minimist": "1.2.5"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.reg.Push(t, "removed:1", img)
+	img, _ := e.pushVulnerable(t, "removed:1", fixtures.Vulnerable{Removed: map[string]string{"minimist": "1.2.5"}})
 	s := e.scanner(t, testutil.VulnDBs(t).Old)
 	squashed, err := s.Scan(context.Background(), scan.Request{Reference: e.reg.Ref("removed:1"), Scope: scan.Squashed})
 	if err != nil {
@@ -208,11 +211,7 @@ func TestScopeAllLayersFindsDeletedPackages(t *testing.T) {
 
 func TestCachedSBOMIsRematchedWithoutPullingLayers(t *testing.T) {
 	e := newEnv(t)
-	img, err := fixtures.VulnerableImage(fixtures.Vulnerable{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.reg.Push(t, "app:1", img)
+	e.pushVulnerable(t, "app:1", fixtures.Vulnerable{})
 	dbs := testutil.VulnDBs(t)
 	ctx := context.Background()
 	req := scan.Request{Reference: e.reg.Ref("app:1")}
@@ -252,11 +251,7 @@ func TestCachedSBOMIsRematchedWithoutPullingLayers(t *testing.T) {
 
 func TestCorruptCacheEntryIsRebuilt(t *testing.T) {
 	e := newEnv(t)
-	img, err := fixtures.VulnerableImage(fixtures.Vulnerable{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.reg.Push(t, "app:1", img)
+	e.pushVulnerable(t, "app:1", fixtures.Vulnerable{})
 	ctx := context.Background()
 	req := scan.Request{Reference: e.reg.Ref("app:1")}
 	first, err := e.scanner(t, testutil.VulnDBs(t).Old).Scan(ctx, req)
@@ -297,11 +292,7 @@ func readFile(t *testing.T, p string) string {
 
 func TestConcurrentScansShareOneCatalog(t *testing.T) {
 	e := newEnv(t)
-	img, err := fixtures.VulnerableImage(fixtures.Vulnerable{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.reg.Push(t, "app:1", img)
+	img, _ := e.pushVulnerable(t, "app:1", fixtures.Vulnerable{})
 	s := e.scanner(t, testutil.VulnDBs(t).Old)
 	e.reg.ResetRequests()
 	var wg sync.WaitGroup
@@ -331,11 +322,7 @@ func TestConcurrentScansShareOneCatalog(t *testing.T) {
 
 func TestSBOMFormats(t *testing.T) {
 	e := newEnv(t)
-	img, err := fixtures.VulnerableImage(fixtures.Vulnerable{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.reg.Push(t, "app:1", img)
+	e.pushVulnerable(t, "app:1", fixtures.Vulnerable{})
 	for _, f := range scan.Formats {
 		var docs []string
 		for range 2 { // a fresh process each time: the cached document is reused
@@ -349,7 +336,7 @@ func TestSBOMFormats(t *testing.T) {
 			t.Errorf("%s: not deterministic or incomplete (%d bytes)", f, len(docs[0]))
 		}
 	}
-	_, err = e.scanner(t, testutil.VulnDBs(t).Old).Scan(context.Background(), scan.Request{Reference: e.reg.Ref("app:1"), SBOMFormat: "xml"})
+	_, err := e.scanner(t, testutil.VulnDBs(t).Old).Scan(context.Background(), scan.Request{Reference: e.reg.Ref("app:1"), SBOMFormat: "xml"})
 	if err == nil || !strings.Contains(err.Error(), "cyclonedx-json") {
 		t.Errorf("unknown format: %v", err)
 	}
@@ -387,11 +374,7 @@ func TestDatabaseFailureStopsTheScan(t *testing.T) {
 
 func TestCancelledScan(t *testing.T) {
 	e := newEnv(t)
-	img, err := fixtures.VulnerableImage(fixtures.Vulnerable{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.reg.Push(t, "app:1", img)
+	e.pushVulnerable(t, "app:1", fixtures.Vulnerable{})
 	s := e.scanner(t, testutil.VulnDBs(t).Old)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -405,11 +388,7 @@ func TestCancelledScan(t *testing.T) {
 // then is never trusted: the image is cataloged again.
 func TestMatchReuseAndSBOMIntegrity(t *testing.T) {
 	e := newEnv(t)
-	img, err := fixtures.VulnerableImage(fixtures.Vulnerable{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.reg.Push(t, "app:1", img)
+	e.pushVulnerable(t, "app:1", fixtures.Vulnerable{})
 	dbs := testutil.VulnDBs(t)
 	ctx := context.Background()
 	req := scan.Request{Reference: e.reg.Ref("app:1")}
@@ -471,11 +450,7 @@ func TestMatchReuseAndSBOMIntegrity(t *testing.T) {
 // used (the scan still works, every time from the image).
 func TestCacheWritableByOthersIsNotUsed(t *testing.T) {
 	e := newEnv(t)
-	img, err := fixtures.VulnerableImage(fixtures.Vulnerable{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.reg.Push(t, "app:1", img)
+	e.pushVulnerable(t, "app:1", fixtures.Vulnerable{})
 	if err := os.Chmod(e.cacheDir, 0o777); err != nil {
 		t.Fatal(err)
 	}
