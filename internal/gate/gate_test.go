@@ -136,3 +136,37 @@ func TestAnnotatedBaseOnForeignRegistryIsNotContacted(t *testing.T) {
 		t.Errorf("an image claiming an untrusted base passed: %+v", res.Decision)
 	}
 }
+
+// Within one plan (one Gate and Scanner), gates and scans of the same
+// digest share one pull and one catalog.
+func TestGatesShareTheScanOfADigest(t *testing.T) {
+	reg := testutil.NewRegistry(t)
+	img, err := fixtures.VulnerableImage(fixtures.Vulnerable{User: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.Push(t, "app:1", img)
+	layers, _ := img.Layers()
+	layerGets := func() int {
+		n := 0
+		for _, q := range reg.Requests() {
+			for _, l := range layers {
+				if d, _ := l.Digest(); strings.HasPrefix(q, "GET ") && strings.HasSuffix(q, d.String()) {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	g := newGate(t, reg)
+	pol := &policy.Policy{Version: 1, Name: "p", User: &policy.UserRule{RequireNonRoot: true}}
+	reg.ResetRequests()
+	for range 3 {
+		if _, err := g.Evaluate(context.Background(), gate.Request{Reference: reg.Ref("app:1"), Policy: pol}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := layerGets(); n != len(layers) {
+		t.Errorf("three gates on one digest pulled %d layer blobs, want each of the %d layers once", n, len(layers))
+	}
+}
