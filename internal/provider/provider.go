@@ -213,7 +213,7 @@ func (p *imagegateProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 				Optional:            true,
 			},
 			"sbom_cache_dir": schema.StringAttribute{
-				MarkdownDescription: "Where the SBOM of each scanned digest is cached, so a re-plan of an unchanged image re-matches it without pulling layers. Defaults to `imagegate/sbom` under the user's cache directory.",
+				MarkdownDescription: "Where the SBOM of each scanned digest is cached, so a re-plan of an unchanged image re-matches it without pulling layers. Defaults to `imagegate/sbom` under the user's cache directory. Whoever can write the cache decides what later plans find, so it is created private (0700), and a directory another user owns or others can write is not used (the scan then pulls the image every time, with a warning).",
 				Optional:            true,
 			},
 			"request_timeout": schema.StringAttribute{
