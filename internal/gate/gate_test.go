@@ -2,7 +2,6 @@ package gate_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -19,15 +18,17 @@ import (
 	"github.com/imagegate/terraform-provider-imagegate/internal/vulndb"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testutil.CleanupVulnDBs()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testutil.Main(m) }
 
-func newGate(t *testing.T, reg *testutil.Registry) *gate.Gate {
+// newGate is a gate over the given test registries (retries off) and the
+// old test database.
+func newGate(t *testing.T, regs ...*testutil.Registry) *gate.Gate {
 	t.Helper()
-	c, err := registry.New(registry.Options{InsecureRegistries: []string{reg.Host}, Keychain: authn.NewMultiKeychain()})
+	var hosts []string
+	for _, r := range regs {
+		hosts = append(hosts, r.Host)
+	}
+	c, err := registry.New(registry.Options{InsecureRegistries: hosts, Keychain: authn.NewMultiKeychain(), MaxRetries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,16 +93,7 @@ func TestUnreadableTrustedBaseIsAnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg.Push(t, "app:1", img)
-	c, err := registry.New(registry.Options{InsecureRegistries: []string{reg.Host, private.Host}, Keychain: authn.NewMultiKeychain(), MaxRetries: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := vulndb.New(vulndb.Config{CacheDir: t.TempDir(), Archive: testutil.VulnDBs(t).Old.Archive, MaxAge: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	g := gate.New(c, scan.New(c, db, t.TempDir()), nil)
+	g := newGate(t, reg, private)
 	pol := &policy.Policy{Version: 1, Name: "base", BaseImage: &policy.BaseImageRule{Trusted: []string{private.Ref("base/debian:12")}, Require: true}}
 	_, err = g.Evaluate(context.Background(), gate.Request{Reference: reg.Ref("app:1"), Policy: pol})
 	if err == nil || !strings.Contains(err.Error(), "reading trusted base image") {

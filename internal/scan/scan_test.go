@@ -20,11 +20,7 @@ import (
 	"github.com/imagegate/terraform-provider-imagegate/internal/vulndb"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testutil.CleanupVulnDBs()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testutil.Main(m) }
 
 type env struct {
 	reg      *testutil.Registry
