@@ -1,5 +1,6 @@
 provider "imagegate" {
-  # Images are chosen for this platform from multi-platform indexes.
+  # imagegate_image reads this platform of multi-platform indexes (scans and
+  # gates cover every platform unless they set platforms).
   platform = "linux/amd64"
 
   # Credentials for private registries; everything else uses the Docker

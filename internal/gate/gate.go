@@ -27,7 +27,7 @@ type Gate struct {
 	registry *registry.Client
 	scanner  *scan.Scanner
 	now      func() time.Time
-	bases    sync.Map // reference|platform -> *policy.BaseCandidate (nil when unresolvable)
+	bases    sync.Map // reference|platform -> []*policy.BaseCandidate (nil when absent)
 }
 
 // New returns a Gate; now is the clock for exception expiry (time.Now when nil).
@@ -41,29 +41,107 @@ func New(reg *registry.Client, scanner *scan.Scanner, now func() time.Time) *Gat
 // Request is one evaluation.
 type Request struct {
 	Reference string
-	Platform  string
+	// Platforms narrows the images of an index that are gated; empty gates
+	// every platform.
+	Platforms []string
 	Scope     scan.Scope
 	Policy    *policy.Policy
 }
 
-// Result is the decision with the facts it was made on.
+// Result is the decision over every platform gated, with the facts it was
+// made on.
 type Result struct {
+	// Decision passes only when every platform passed. Its violations and
+	// suppressions carry their platform and are sorted by platform first.
 	Decision policy.Decision
-	Image    *registry.Image
-	Scan     *scan.Result
-	// ApprovedReference is repository@digest when the image passed, else "".
+	// Digest is what the reference resolved to: the index or the image.
+	Digest string
+	// Index is true when the reference names a multi-platform index.
+	Index bool
+	// Platforms holds one result per image gated, sorted by platform.
+	Platforms []Platform
+	// ApprovedReference is repository@digest when the gate passed: the
+	// index digest when every platform of an index was gated, the image
+	// digest for a single image or when exactly one platform was selected,
+	// and "" otherwise (see Warnings).
 	ApprovedReference string
+	// Warnings are the gate's own (the scans' are in Platforms).
+	Warnings []string
 }
 
-// Evaluate resolves the reference once, scans that digest and applies the
-// policy. Any fact it cannot establish is an error, never a pass.
+// Platform is the decision for one image of the reference.
+type Platform struct {
+	// Platform is "os/arch[/variant]", or "" for a single image whose
+	// config names no platform.
+	Platform string
+	Image    *registry.Image
+	Scan     *scan.Result
+	Decision policy.Decision
+}
+
+// Evaluate resolves the reference once and gates every image a runtime
+// could pick from it (each platform of an index, or those req.Platforms
+// selects). Any fact it cannot establish is an error, never a pass.
 func (g *Gate) Evaluate(ctx context.Context, req Request) (*Result, error) {
-	// Resolve once: every check below acts on this digest, so a tag moved
+	// Resolve once: every check below acts on these digests, so a tag moved
 	// mid-plan cannot swap the image between them.
-	resolved, err := g.registry.Resolve(ctx, req.Reference, req.Platform)
+	set, err := g.registry.ResolveAll(ctx, req.Reference, req.Platforms)
 	if err != nil {
 		return nil, err
 	}
+	res := &Result{Digest: set.Digest.String(), Index: set.Index, Decision: policy.Decision{Passed: true}}
+	for _, r := range set.Images {
+		p, err := g.evaluate(ctx, req, r)
+		if err != nil {
+			if set.Index {
+				return nil, fmt.Errorf("platform %s (%s): %w", r.Platform, r.Digest, err)
+			}
+			return nil, err
+		}
+		res.Platforms = append(res.Platforms, *p)
+		res.Decision.Passed = res.Decision.Passed && p.Decision.Passed
+		for _, v := range p.Decision.Violations {
+			v.Platform = p.Platform
+			res.Decision.Violations = append(res.Decision.Violations, v)
+		}
+		for _, sp := range p.Decision.Suppressed {
+			sp.Platform = p.Platform
+			res.Decision.Suppressed = append(res.Decision.Suppressed, sp)
+		}
+	}
+	if !res.Decision.Passed {
+		return res, nil
+	}
+	switch {
+	case !set.Index || len(set.Skipped) == 0:
+		res.ApprovedReference = set.PinnedReference()
+	case len(set.Images) == 1:
+		res.ApprovedReference = set.Images[0].PinnedReference()
+	default:
+		res.Warnings = append(res.Warnings, fmt.Sprintf("approved_reference is null: platforms selects %d of the index's platforms (%s) and leaves out %s, so neither the index digest (which would also hand out the platforms not gated) nor one platform's digest covers exactly what was gated. Remove platforms to gate and approve the whole index, or select exactly one platform.", len(set.Images), strings.Join(platformsOf(set.Images), ", "), strings.Join(set.Skipped, ", ")))
+	}
+	return res, nil
+}
+
+// Scans lists the scan of each platform gated.
+func (r *Result) Scans() []*scan.Result {
+	out := make([]*scan.Result, len(r.Platforms))
+	for i, p := range r.Platforms {
+		out[i] = p.Scan
+	}
+	return out
+}
+
+func platformsOf(rs []*registry.Resolved) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Platform
+	}
+	return out
+}
+
+// evaluate gates one image of the reference.
+func (g *Gate) evaluate(ctx context.Context, req Request, resolved *registry.Resolved) (*Platform, error) {
 	img, err := resolved.Inspect(req.Reference)
 	if err != nil {
 		return nil, err
@@ -97,29 +175,22 @@ func (g *Gate) Evaluate(ctx context.Context, req Request) (*Result, error) {
 		})
 	}
 	if req.Policy.BaseImage != nil {
-		if facts.BaseCandidates, err = g.baseCandidates(ctx, req.Policy.BaseImage.Trusted, img); err != nil {
+		if facts.BaseCandidates, err = g.baseCandidates(ctx, req.Policy.BaseImage.Trusted, img, resolved.Platform); err != nil {
 			return nil, err
 		}
 	}
-	res := &Result{Decision: policy.Evaluate(req.Policy, facts), Image: img, Scan: sc}
-	if res.Decision.Passed {
-		res.ApprovedReference = img.PinnedReference
-	}
-	return res, nil
+	return &Platform{Platform: resolved.Platform, Image: img, Scan: sc, Decision: policy.Evaluate(req.Policy, facts)}, nil
 }
 
-// baseCandidates resolves, for the image's own platform, every trusted base
+// baseCandidates resolves, for the image's own platform (every platform of
+// a base index when the image names none), every trusted base
 // given as a concrete reference, and the base the annotations name when it
 // is on a registry the policy or the image already uses (an annotation must
 // not make the gate contact arbitrary hosts). A trusted base that cannot be
 // read for another reason than its absence is an error: the gate cannot
 // decide. An annotated base that cannot be resolved is left out, and the
 // engine finds the claim unproved.
-func (g *Gate) baseCandidates(ctx context.Context, trusted []string, img *registry.Image) ([]policy.BaseCandidate, error) {
-	platform := img.OS + "/" + img.Architecture
-	if img.Variant != "" {
-		platform += "/" + img.Variant
-	}
+func (g *Gate) baseCandidates(ctx context.Context, trusted []string, img *registry.Image, platform string) ([]policy.BaseCandidate, error) {
 	hosts := map[string]bool{registryHost(img.Repository): true}
 	refs := map[string]string{} // reference -> trusted entry it came from
 	for _, t := range trusted {
@@ -143,29 +214,28 @@ func (g *Gate) baseCandidates(ctx context.Context, trusted []string, img *regist
 	byDigest := map[string]*policy.BaseCandidate{}
 	var order []string
 	for _, ref := range sortedKeys(refs) {
-		c, err := g.base(ctx, ref, platform)
+		cs, err := g.base(ctx, ref, platform)
 		if err != nil {
 			if refs[ref] != "" {
 				return nil, fmt.Errorf("reading trusted base image %s: %w", ref, err)
 			}
 			continue
 		}
-		if c == nil {
-			continue
-		}
-		key := c.Repository + "@" + c.Digest
-		merged, ok := byDigest[key]
-		if !ok {
-			cp := *c
-			cp.Tags = append([]string(nil), c.Tags...)
-			merged = &cp
-			byDigest[key] = merged
-			order = append(order, key)
-		} else {
-			merged.Tags = append(merged.Tags, c.Tags...)
-		}
-		if from := refs[ref]; from != "" && merged.Trusted == "" {
-			merged.Trusted = from
+		for _, c := range cs {
+			key := c.Repository + "@" + c.Digest
+			merged, ok := byDigest[key]
+			if !ok {
+				cp := *c
+				cp.Tags = append([]string(nil), c.Tags...)
+				merged = &cp
+				byDigest[key] = merged
+				order = append(order, key)
+			} else {
+				merged.Tags = append(merged.Tags, c.Tags...)
+			}
+			if from := refs[ref]; from != "" && merged.Trusted == "" {
+				merged.Trusted = from
+			}
 		}
 	}
 	out := make([]policy.BaseCandidate, 0, len(order))
@@ -194,33 +264,49 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-// base resolves one base reference; (nil, nil) when it does not exist.
+// base resolves one base reference for an image of platform: a single
+// image is compared as it is (the layers are the proof, whatever its config
+// says); of an index, the image for that platform, or every image when the
+// image names no platform (the layers decide which one it was built on). It
+// returns nil, nil when the base does not exist or has no such platform.
 // Results are kept for the plan, failures other than absence are not.
-func (g *Gate) base(ctx context.Context, ref, platform string) (*policy.BaseCandidate, error) {
+func (g *Gate) base(ctx context.Context, ref, platform string) ([]*policy.BaseCandidate, error) {
 	key := ref + "|" + platform
 	if c, ok := g.bases.Load(key); ok {
-		return c.(*policy.BaseCandidate), nil
+		return c.([]*policy.BaseCandidate), nil
 	}
-	img, err := g.registry.Inspect(ctx, ref, platform)
+	set, err := g.registry.ResolveAll(ctx, ref, nil)
 	if err != nil {
 		var re *registry.Error
-		if errors.As(err, &re) && (re.Kind == registry.KindNotFound || re.Kind == registry.KindPlatform) {
-			g.bases.Store(key, (*policy.BaseCandidate)(nil))
+		if errors.As(err, &re) && re.Kind == registry.KindNotFound {
+			g.bases.Store(key, []*policy.BaseCandidate(nil))
 			return nil, nil
 		}
 		return nil, err
 	}
-	c := &policy.BaseCandidate{Repository: img.Repository, Digest: img.Digest, IndexDigest: img.IndexDigest}
+	var tags []string
 	if !strings.Contains(ref, "@") {
 		if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
-			c.Tags = []string{ref[i+1:]}
+			tags = []string{ref[i+1:]}
 		}
 	}
-	for _, l := range img.Layers {
-		c.DiffIDs = append(c.DiffIDs, l.DiffID)
+	var out []*policy.BaseCandidate
+	for _, r := range set.Images {
+		if set.Index && platform != "" && r.Platform != "" && !registry.PlatformMatches(platform, r.Platform) {
+			continue
+		}
+		img, err := r.Inspect(ref)
+		if err != nil {
+			return nil, err
+		}
+		c := &policy.BaseCandidate{Repository: img.Repository, Digest: img.Digest, IndexDigest: img.IndexDigest, Tags: tags}
+		for _, l := range img.Layers {
+			c.DiffIDs = append(c.DiffIDs, l.DiffID)
+		}
+		out = append(out, c)
 	}
-	g.bases.Store(key, c)
-	return c, nil
+	g.bases.Store(key, out)
+	return out, nil
 }
 
 // repoOf strips a tag from a reference.

@@ -90,6 +90,9 @@ type Violation struct {
 	Action  string // "stop" or "warn"
 	Subject string // the vulnerability id and package@version, the user, the base or the repository
 	Message string // a readable explanation
+	// Platform is the image platform the violation was found in, set by
+	// callers that gate several images of an index ("" otherwise).
+	Platform string
 }
 
 // Suppression records a finding that would have violated the vulnerabilities
@@ -98,6 +101,8 @@ type Suppression struct {
 	Subject string // as in Violation.Subject
 	Source  string // "ignore" or "vex"
 	Reason  string // which entry or statement, and why
+	// Platform is as in Violation.
+	Platform string
 }
 
 // Evaluate applies the policy to the facts. It is fail-closed: an invalid or

@@ -37,14 +37,14 @@ func configureData(raw any, diags *diag.Diagnostics) *providerData {
 }
 
 // registryError turns a registry failure into a diagnostic, on the
-// attribute at fault when there is one.
-func registryError(diags *diag.Diagnostics, err error) {
+// attribute at fault when there is one (platformAttr for platforms).
+func registryError(diags *diag.Diagnostics, err error, platformAttr path.Path) {
 	var re *registry.Error
 	if !errors.As(err, &re) {
 		diags.AddError("Image Read Failed", err.Error())
 		return
 	}
-	detail := re.Error()
+	detail := err.Error()
 	if h := re.Hint(); h != "" {
 		detail += "\n\n" + h
 	}
@@ -52,9 +52,9 @@ func registryError(diags *diag.Diagnostics, err error) {
 	case registry.KindInvalidReference:
 		diags.AddAttributeError(path.Root("reference"), "Invalid Image Reference", detail)
 	case registry.KindInvalidPlatform:
-		diags.AddAttributeError(path.Root("platform"), "Invalid Platform", detail)
+		diags.AddAttributeError(platformAttr, "Invalid Platform", detail)
 	case registry.KindPlatform:
-		diags.AddAttributeError(path.Root("platform"), "Platform Not In Image", detail)
+		diags.AddAttributeError(platformAttr, "Platform Not In Image", detail)
 	case registry.KindNotFound:
 		diags.AddAttributeError(path.Root("reference"), "Image Not Found", detail)
 	case registry.KindUnauthorized:
@@ -84,15 +84,31 @@ func scanError(diags *diag.Diagnostics, ref string, err error) {
 	}
 	var re *registry.Error
 	if errors.As(err, &re) {
-		registryError(diags, err)
+		registryError(diags, err, path.Root("platforms"))
 		return
 	}
 	diags.AddError("Image Scan Failed", fmt.Sprintf("%s could not be scanned completely: %v. A scan that cannot finish fails rather than report fewer vulnerabilities; retry, and check the image and the registry.", ref, err))
 }
 
-// scanWarnings turns the scan's warnings into warning diagnostics.
-func scanWarnings(diags *diag.Diagnostics, res *scan.Result) {
-	for _, w := range res.Warnings {
+// scanWarnings turns the scans' warnings into warning diagnostics, each
+// once (the platforms of an index share the database's warnings).
+func scanWarnings(diags *diag.Diagnostics, results ...*scan.Result) {
+	for _, w := range uniqueWarnings(results...) {
 		diags.AddWarning("Image Scan Warning", w)
 	}
+}
+
+// uniqueWarnings lists the scans' warnings in order, each once.
+func uniqueWarnings(results ...*scan.Result) []string {
+	seen := map[string]bool{}
+	out := []string{}
+	for _, r := range results {
+		for _, w := range r.Warnings {
+			if !seen[w] {
+				seen[w] = true
+				out = append(out, w)
+			}
+		}
+	}
+	return out
 }

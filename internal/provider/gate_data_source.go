@@ -29,32 +29,43 @@ type gateDataSource struct {
 }
 
 type gateModel struct {
-	Reference         types.String       `tfsdk:"reference"`
-	Policy            types.String       `tfsdk:"policy"`
-	Platform          types.String       `tfsdk:"platform"`
-	Scope             types.String       `tfsdk:"scope"`
-	Enforce           types.Bool         `tfsdk:"enforce"`
-	Passed            types.Bool         `tfsdk:"passed"`
-	Digest            types.String       `tfsdk:"digest"`
-	ApprovedReference types.String       `tfsdk:"approved_reference"`
-	Violations        []violationModel   `tfsdk:"violations"`
-	Suppressed        []suppressionModel `tfsdk:"suppressed"`
-	Warnings          []string           `tfsdk:"warnings"`
-	SeverityCounts    map[string]int64   `tfsdk:"severity_counts"`
-	DBBuilt           types.String       `tfsdk:"db_built"`
+	Reference         types.String        `tfsdk:"reference"`
+	Policy            types.String        `tfsdk:"policy"`
+	Platform          types.String        `tfsdk:"platform"`
+	Platforms         []string            `tfsdk:"platforms"`
+	Scope             types.String        `tfsdk:"scope"`
+	Enforce           types.Bool          `tfsdk:"enforce"`
+	Passed            types.Bool          `tfsdk:"passed"`
+	Digest            types.String        `tfsdk:"digest"`
+	ApprovedReference types.String        `tfsdk:"approved_reference"`
+	Violations        []violationModel    `tfsdk:"violations"`
+	Suppressed        []suppressionModel  `tfsdk:"suppressed"`
+	Warnings          []string            `tfsdk:"warnings"`
+	SeverityCounts    map[string]int64    `tfsdk:"severity_counts"`
+	PlatformResults   []gatePlatformModel `tfsdk:"platform_results"`
+	DBBuilt           types.String        `tfsdk:"db_built"`
 }
 
 type violationModel struct {
-	Rule    string `tfsdk:"rule"`
-	Action  string `tfsdk:"action"`
-	Subject string `tfsdk:"subject"`
-	Message string `tfsdk:"message"`
+	Platform types.String `tfsdk:"platform"`
+	Rule     string       `tfsdk:"rule"`
+	Action   string       `tfsdk:"action"`
+	Subject  string       `tfsdk:"subject"`
+	Message  string       `tfsdk:"message"`
 }
 
 type suppressionModel struct {
-	Subject string `tfsdk:"subject"`
-	Source  string `tfsdk:"source"`
-	Reason  string `tfsdk:"reason"`
+	Platform types.String `tfsdk:"platform"`
+	Subject  string       `tfsdk:"subject"`
+	Source   string       `tfsdk:"source"`
+	Reason   string       `tfsdk:"reason"`
+}
+
+type gatePlatformModel struct {
+	Platform       types.String     `tfsdk:"platform"`
+	Digest         string           `tfsdk:"digest"`
+	Passed         bool             `tfsdk:"passed"`
+	SeverityCounts map[string]int64 `tfsdk:"severity_counts"`
 }
 
 // maxListed caps the violations spelled out in a diagnostic.
@@ -66,14 +77,15 @@ func (d *gateDataSource) Metadata(_ context.Context, req datasource.MetadataRequ
 
 func (d *gateDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "Evaluates an image against a policy at plan time. With `enforce = true` (the default) an image that breaks a `stop` rule fails the plan with a message naming the image, its digest and each violation. `approved_reference` is set only when the gate passed, so infrastructure that references it can only ever get an approved digest.",
+		MarkdownDescription: "Evaluates an image against a policy at plan time. Every platform of a multi-platform index is gated (or those `platforms` selects), since a node of any architecture may pull it. With `enforce = true` (the default) an image that breaks a `stop` rule fails the plan with a message naming the image, its digest and each violation, grouped by platform. `approved_reference` is set only when the gate passed, so infrastructure that references it can only ever get an approved digest.",
 		Attributes: map[string]schema.Attribute{
 			"reference": referenceAttribute(),
 			"policy": schema.StringAttribute{
 				MarkdownDescription: "The policy document: the `document` of an `imagegate_policy`, or the same JSON from a file (`file(\"policy.json\")`).",
 				Required:            true,
 			},
-			"platform": platformAttribute(),
+			"platform":  deprecatedPlatformAttribute(),
+			"platforms": platformsAttribute("gate"),
 			"scope": schema.StringAttribute{
 				MarkdownDescription: "Which files the scan catalogs: `squashed` (the default) or `all-layers`, as in `imagegate_scan`.",
 				Optional:            true,
@@ -87,32 +99,48 @@ func (d *gateDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 				MarkdownDescription: "Whether the image passed: no `stop` violation.",
 				Computed:            true,
 			},
-			"digest":             computedString("The digest of the evaluated platform image manifest."),
-			"approved_reference": computedString("The image pinned by digest, `registry/repository@sha256:…`, set only when the gate passed; null otherwise."),
+			"digest":             computedString("The digest the reference resolved to: the multi-platform index, or the single image manifest."),
+			"approved_reference": computedString("The image pinned by digest, `registry/repository@sha256:…`, set only when the gate passed; null otherwise. For a multi-platform index it is the index digest when every platform was gated and passed; when `platforms` narrows the set it is the one platform's manifest digest if exactly one platform was selected, and null (with a warning saying why) otherwise, since no single digest covers exactly the platforms gated."),
 			"violations": schema.ListNestedAttribute{
-				MarkdownDescription: "Every violation, `stop` and `warn`, sorted by rule, subject and message.",
+				MarkdownDescription: "Every violation, `stop` and `warn`, sorted by platform, then rule, subject and message.",
 				Computed:            true,
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"rule":    computedString("The rule broken: `vulnerabilities`, `user`, `base_image`, `registries` or `policy`."),
-					"action":  computedString("`stop` (fails the gate) or `warn` (reported only)."),
-					"subject": computedString("What broke the rule: a vulnerability and package, the user, the base image or the repository."),
-					"message": computedString("A readable explanation, with the installed and fixed versions, severity and CVSS for vulnerabilities."),
+					"platform": computedString("The platform (`os/arch[/variant]`) of the image the violation was found in, or null for a single image whose config names no platform."),
+					"rule":     computedString("The rule broken: `vulnerabilities`, `user`, `base_image`, `registries` or `policy`."),
+					"action":   computedString("`stop` (fails the gate) or `warn` (reported only)."),
+					"subject":  computedString("What broke the rule: a vulnerability and package, the user, the base image or the repository."),
+					"message":  computedString("A readable explanation, with the installed and fixed versions, severity and CVSS for vulnerabilities."),
 				}},
 			},
 			"suppressed": schema.ListNestedAttribute{
 				MarkdownDescription: "Findings that would have failed the vulnerabilities rule but were waived, with the exception or OpenVEX statement that waived them: the audit trail of every exception in use.",
 				Computed:            true,
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"subject": computedString("The vulnerability and package, as in `violations`."),
-					"source":  computedString("`ignore` (an entry of `vulnerabilities.ignore`) or `vex` (an OpenVEX statement)."),
-					"reason":  computedString("Which entry or statement waived it, and its reason."),
+					"platform": computedString("The platform of the image the finding is in, as in `violations`."),
+					"subject":  computedString("The vulnerability and package, as in `violations`."),
+					"source":   computedString("`ignore` (an entry of `vulnerabilities.ignore`) or `vex` (an OpenVEX statement)."),
+					"reason":   computedString("Which entry or statement waived it, and its reason."),
 				}},
 			},
 			"warnings": computedStrings("Warn-level violations and scan warnings, as readable messages."),
 			"severity_counts": schema.MapAttribute{
-				MarkdownDescription: "How many findings the scan has of each severity, before exceptions.",
+				MarkdownDescription: "How many findings the scans have of each severity, before exceptions, summed over the platforms gated (`platform_results` has each platform's).",
 				Computed:            true,
 				ElementType:         types.Int64Type,
+			},
+			"platform_results": schema.ListNestedAttribute{
+				MarkdownDescription: "One result per image gated, sorted by platform: a single image has one, an index one per platform.",
+				Computed:            true,
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"platform": computedString("The platform, `os/arch[/variant]`, or null for a single image whose config names no platform."),
+					"digest":   computedString("The digest of the platform's image manifest."),
+					"passed":   schema.BoolAttribute{MarkdownDescription: "Whether this platform's image passed: no `stop` violation.", Computed: true},
+					"severity_counts": schema.MapAttribute{
+						MarkdownDescription: "How many findings this platform's scan has of each severity, before exceptions.",
+						Computed:            true,
+						ElementType:         types.Int64Type,
+					},
+				}},
 			},
 			"db_built": computedString("When the vulnerability database used was built, in RFC 3339 form."),
 		},
@@ -137,7 +165,7 @@ func (d *gateDataSource) Read(ctx context.Context, req datasource.ReadRequest, r
 	}
 	res, err := d.data.gate.Evaluate(ctx, gate.Request{
 		Reference: m.Reference.ValueString(),
-		Platform:  m.Platform.ValueString(),
+		Platforms: selectedPlatforms(m.Platform, m.Platforms),
 		Scope:     scan.Scope(m.Scope.ValueString()),
 		Policy:    pol,
 	})
@@ -154,26 +182,42 @@ func (d *gateDataSource) Read(ctx context.Context, req datasource.ReadRequest, r
 func (m *gateModel) fill(res *gate.Result) {
 	d := res.Decision
 	m.Passed = types.BoolValue(d.Passed)
-	m.Digest = types.StringValue(res.Image.Digest)
+	m.Digest = types.StringValue(res.Digest)
 	m.ApprovedReference = optionalString(res.ApprovedReference)
 	m.Violations = make([]violationModel, len(d.Violations))
 	m.Suppressed = make([]suppressionModel, len(d.Suppressed))
 	for i, sp := range d.Suppressed {
-		m.Suppressed[i] = suppressionModel{Subject: sp.Subject, Source: sp.Source, Reason: sp.Reason}
+		m.Suppressed[i] = suppressionModel{Platform: optionalString(sp.Platform), Subject: sp.Subject, Source: sp.Source, Reason: sp.Reason}
 	}
 	m.Warnings = []string{}
 	for i, v := range d.Violations {
-		m.Violations[i] = violationModel{Rule: v.Rule, Action: v.Action, Subject: v.Subject, Message: v.Message}
+		m.Violations[i] = violationModel{Platform: optionalString(v.Platform), Rule: v.Rule, Action: v.Action, Subject: v.Subject, Message: v.Message}
 		if v.Action == policy.ActionWarn {
-			m.Warnings = append(m.Warnings, v.Rule+": "+v.Message)
+			m.Warnings = append(m.Warnings, v.Rule+": "+onPlatform(v.Platform, res)+v.Message)
 		}
 	}
-	m.Warnings = append(m.Warnings, res.Scan.Warnings...)
+	m.Warnings = append(m.Warnings, uniqueWarnings(res.Scans()...)...)
+	m.Warnings = append(m.Warnings, res.Warnings...)
 	m.SeverityCounts = map[string]int64{}
-	for k, n := range res.Scan.SeverityCounts {
-		m.SeverityCounts[k] = int64(n)
+	m.PlatformResults = make([]gatePlatformModel, len(res.Platforms))
+	for i, p := range res.Platforms {
+		counts := map[string]int64{}
+		for k, n := range p.Scan.SeverityCounts {
+			counts[k] = int64(n)
+			m.SeverityCounts[k] += int64(n)
+		}
+		m.PlatformResults[i] = gatePlatformModel{Platform: optionalString(p.Platform), Digest: p.Image.Digest, Passed: p.Decision.Passed, SeverityCounts: counts}
 	}
-	m.DBBuilt = types.StringValue(res.Scan.DB.Built.UTC().Format(time.RFC3339))
+	m.DBBuilt = types.StringValue(res.Platforms[0].Scan.DB.Built.UTC().Format(time.RFC3339))
+}
+
+// onPlatform prefixes a message with its platform when the reference names
+// an index.
+func onPlatform(platform string, res *gate.Result) string {
+	if !res.Index {
+		return ""
+	}
+	return platform + ": "
 }
 
 // report turns the decision into diagnostics: an error for a failed,
@@ -188,15 +232,18 @@ func report(diags *diag.Diagnostics, ref string, pol *policy.Policy, res *gate.R
 			stops = append(stops, v)
 		}
 	}
-	subject := fmt.Sprintf("%s (%s)", ref, res.Image.Digest)
+	subject := fmt.Sprintf("%s (%s)", ref, res.Digest)
 	if len(warns) > 0 {
-		diags.AddWarning("Image Policy Warnings", fmt.Sprintf("%s has %s of policy %q that do not fail the gate:\n%s", subject, plural(len(warns), "warning"), pol.Name, listViolations(warns)))
+		diags.AddWarning("Image Policy Warnings", fmt.Sprintf("%s has %s of policy %q that do not fail the gate:\n%s", subject, plural(len(warns), "warning"), pol.Name, listViolations(warns, res)))
 	}
-	scanWarnings(diags, res.Scan)
+	scanWarnings(diags, res.Scans()...)
+	for _, w := range res.Warnings {
+		diags.AddWarning("Image Gate Warning", w)
+	}
 	if res.Decision.Passed || !enforce {
 		return
 	}
-	detail := fmt.Sprintf("%s fails policy %q with %s:\n%s\n\n%s", subject, pol.Name, plural(len(stops), "violation"), listViolations(stops), remedy(stops))
+	detail := fmt.Sprintf("%s fails policy %q with %s:\n%s\n\n%s", subject, pol.Name, plural(len(stops), "violation"), listViolations(stops, res), remedy(stops))
 	if !e.on {
 		diags.AddWarning("Image Policy Gate Not Enforced", detail+"\n\nEnforcement is switched off by "+e.source+", so this run goes on. Switch it back on as soon as the emergency is over.")
 		return
@@ -204,12 +251,22 @@ func report(diags *diag.Diagnostics, ref string, pol *policy.Policy, res *gate.R
 	diags.AddAttributeError(path.Root("reference"), "Image Failed Policy Gate", detail)
 }
 
-func listViolations(vs []policy.Violation) string {
+// listViolations lists violations readably, grouped under their platform
+// (with its manifest digest) when the reference names an index. vs is
+// sorted by platform.
+func listViolations(vs []policy.Violation, res *gate.Result) string {
+	digests := map[string]string{}
+	for _, p := range res.Platforms {
+		digests[p.Platform] = p.Image.Digest
+	}
 	var b strings.Builder
 	for i, v := range vs {
 		if i == maxListed {
 			fmt.Fprintf(&b, "  ... and %d more (the violations attribute lists them all)\n", len(vs)-maxListed)
 			break
+		}
+		if res.Index && (i == 0 || v.Platform != vs[i-1].Platform) {
+			fmt.Fprintf(&b, "%s (%s):\n", v.Platform, digests[v.Platform])
 		}
 		fmt.Fprintf(&b, "  - %s: %s\n", v.Rule, v.Message)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/imagegate/terraform-provider-imagegate/internal/registry"
@@ -138,7 +139,7 @@ func (d *imageDataSource) Read(ctx context.Context, req datasource.ReadRequest, 
 	}
 	img, err := d.data.registry.Inspect(ctx, m.Reference.ValueString(), m.Platform.ValueString())
 	if err != nil {
-		registryError(&resp.Diagnostics, err)
+		registryError(&resp.Diagnostics, err, path.Root("platform"))
 		return
 	}
 	m.fill(img)

@@ -162,7 +162,7 @@ func (p *imagegateProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 				Validators:          []validator.List{listvalidator.UniqueValues()},
 			},
 			"platform": schema.StringAttribute{
-				MarkdownDescription: "The platform (`os/arch` or `os/arch/variant`) chosen from multi-platform images when a data source does not set its own. Defaults to `linux/amd64`.",
+				MarkdownDescription: "The platform (`os/arch` or `os/arch/variant`) that `imagegate_image` chooses from a multi-platform index when it does not set its own. Defaults to `linux/amd64`. Scans and gates are not narrowed by it: they cover every platform of an index unless their own `platforms` says otherwise.",
 				Optional:            true,
 			},
 			"max_retries": schema.Int64Attribute{

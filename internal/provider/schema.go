@@ -1,8 +1,12 @@
 package provider
 
 import (
+	"regexp"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 )
@@ -20,6 +24,44 @@ func platformAttribute() schema.StringAttribute {
 		MarkdownDescription: "The platform (`os/arch` or `os/arch/variant`) to choose when the reference names a multi-platform index. Defaults to the provider's `platform`.",
 		Optional:            true,
 	}
+}
+
+// platformSyntax is os/arch or os/arch/variant, checked at validate time.
+var platformSyntax = stringvalidator.RegexMatches(regexp.MustCompile(`^[^/\s]+/[^/\s]+(/[^/\s]+)?$`), "must be os/arch or os/arch/variant, such as linux/amd64 or linux/arm64/v8")
+
+// platformsAttribute narrows the images of an index that a scan or gate
+// covers.
+func platformsAttribute(what string) schema.ListAttribute {
+	return schema.ListAttribute{
+		MarkdownDescription: "The platforms (`os/arch` or `os/arch/variant`) to " + what + " when the reference names a multi-platform index. By default every platform of the index is covered (attestation manifests, such as buildx's `unknown/unknown` entries, are skipped, since no runtime runs them); each platform listed must be in the index. For a single image, a listed platform must be the image's own (an image whose config names no platform is accepted as it is).",
+		Optional:            true,
+		ElementType:         types.StringType,
+		Validators: []validator.List{
+			listvalidator.SizeAtLeast(1),
+			listvalidator.UniqueValues(),
+			listvalidator.ValueStringsAre(platformSyntax),
+			listvalidator.ConflictsWith(path.MatchRoot("platform")),
+		},
+	}
+}
+
+// deprecatedPlatformAttribute is the single platform scans and gates took
+// before they covered every platform of an index.
+func deprecatedPlatformAttribute() schema.StringAttribute {
+	return schema.StringAttribute{
+		MarkdownDescription: "Deprecated: use `platforms`. The same as `platforms = [platform]`.",
+		DeprecationMessage:  "Use platforms = [\"os/arch\"] instead. Without either, every platform of a multi-platform index is covered, not the provider's default platform alone.",
+		Optional:            true,
+		Validators:          []validator.String{platformSyntax},
+	}
+}
+
+// selectedPlatforms merges the deprecated platform into platforms.
+func selectedPlatforms(platform types.String, platforms []string) []string {
+	if platform.ValueString() != "" {
+		return []string{platform.ValueString()}
+	}
+	return platforms
 }
 
 func computedString(desc string) schema.StringAttribute {

@@ -75,56 +75,36 @@ type Resolved struct {
 	IndexDigest string
 	IndexAnn    map[string]string
 	Image       v1.Image
+	// Platform is "os/arch[/variant]" as the index or the config says, or
+	// "" for a single image whose config names no platform.
+	Platform string
 }
 
 // Resolve resolves ref (a tag or digest) to the image for platform (the
 // client's default when empty), walking a multi-platform index if needed.
 func (c *Client) Resolve(ctx context.Context, ref, platform string) (*Resolved, error) {
-	r, err := c.ParseReference(ref)
-	if err != nil {
-		return nil, &Error{Kind: KindInvalidReference, Ref: ref, Err: err}
-	}
 	want := c.platform
 	if platform != "" {
+		var err error
 		if want, err = ParsePlatform(platform); err != nil {
 			return nil, &Error{Kind: KindInvalidPlatform, Ref: ref, Err: err}
 		}
 	}
-	opts := c.remoteOptions(ctx)
-	desc, err := remote.Get(r, opts...)
+	r, desc, err := c.get(ctx, ref)
 	if err != nil {
-		return nil, classify(ref, "fetching manifest", err)
-	}
-	switch desc.MediaType {
-	case types.DockerManifestSchema1, types.DockerManifestSchema1Signed:
-		return nil, &Error{Kind: KindUnsupported, Ref: ref, Err: fmt.Errorf("the registry serves a Docker schema 1 manifest (%s), which is deprecated and carries no verifiable config; rebuild and push the image with a current client (OCI or Docker schema 2)", desc.MediaType)}
+		return nil, err
 	}
 	out := &Resolved{Ref: r}
 	if desc.MediaType.IsIndex() {
-		idx, err := desc.ImageIndex()
+		idx, im, err := readIndex(ref, desc)
 		if err != nil {
-			return nil, classify(ref, "reading index", err)
-		}
-		im, err := idx.IndexManifest()
-		if err != nil {
-			return nil, classify(ref, "reading index", err)
+			return nil, err
 		}
 		child, err := selectPlatform(im, want)
 		if err != nil {
 			return nil, &Error{Kind: KindPlatform, Ref: ref, Err: err}
 		}
-		img, err := idx.Image(child.Digest)
-		if err != nil {
-			return nil, classify(ref, "fetching platform manifest "+child.Digest.String(), err)
-		}
-		out.IndexDigest = desc.Digest.String()
-		out.IndexAnn = im.Annotations
-		out.Digest = child.Digest
-		out.Image = img
-		return out, nil
-	}
-	if !desc.MediaType.IsImage() {
-		return nil, &Error{Kind: KindUnsupported, Ref: ref, Err: fmt.Errorf("the manifest has media type %q, which is neither an image nor an image index", desc.MediaType)}
+		return indexChild(ref, r, desc.Digest, idx, im, child)
 	}
 	img, err := desc.Image()
 	if err != nil {
@@ -133,6 +113,58 @@ func (c *Client) Resolve(ctx context.Context, ref, platform string) (*Resolved, 
 	out.Digest = desc.Digest
 	out.Image = img
 	return out, nil
+}
+
+// get parses ref and fetches its manifest, refusing what imagegate cannot
+// judge: schema 1 manifests and anything neither an image nor an index.
+func (c *Client) get(ctx context.Context, ref string) (name.Reference, *remote.Descriptor, error) {
+	r, err := c.ParseReference(ref)
+	if err != nil {
+		return nil, nil, &Error{Kind: KindInvalidReference, Ref: ref, Err: err}
+	}
+	desc, err := remote.Get(r, c.remoteOptions(ctx)...)
+	if err != nil {
+		return nil, nil, classify(ref, "fetching manifest", err)
+	}
+	switch {
+	case desc.MediaType == types.DockerManifestSchema1 || desc.MediaType == types.DockerManifestSchema1Signed:
+		return nil, nil, &Error{Kind: KindUnsupported, Ref: ref, Err: fmt.Errorf("the registry serves a Docker schema 1 manifest (%s), which is deprecated and carries no verifiable config; rebuild and push the image with a current client (OCI or Docker schema 2)", desc.MediaType)}
+	case !desc.MediaType.IsIndex() && !desc.MediaType.IsImage():
+		return nil, nil, &Error{Kind: KindUnsupported, Ref: ref, Err: fmt.Errorf("the manifest has media type %q, which is neither an image nor an image index", desc.MediaType)}
+	}
+	return r, desc, nil
+}
+
+func readIndex(ref string, desc *remote.Descriptor) (v1.ImageIndex, *v1.IndexManifest, error) {
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return nil, nil, classify(ref, "reading index", err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, nil, classify(ref, "reading index", err)
+	}
+	return idx, im, nil
+}
+
+// indexChild resolves one image of an index.
+func indexChild(ref string, r name.Reference, index v1.Hash, idx v1.ImageIndex, im *v1.IndexManifest, child v1.Descriptor) (*Resolved, error) {
+	img, err := idx.Image(child.Digest)
+	if err != nil {
+		return nil, classify(ref, "fetching platform manifest "+child.Digest.String(), err)
+	}
+	out := &Resolved{Ref: r, Digest: child.Digest, IndexDigest: index.String(), IndexAnn: im.Annotations, Image: img}
+	if child.Platform != nil {
+		out.Platform = platformString(*child.Platform)
+	} else if out.Platform, err = configPlatform(ref, img); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// PinnedReference is repository@digest of the resolved image.
+func (res *Resolved) PinnedReference() string {
+	return res.Ref.Context().Name() + "@" + res.Digest.String()
 }
 
 // Inspect resolves ref and reads its manifest and config.

@@ -1,0 +1,187 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Set is a reference resolved to every image a container runtime could run
+// from it: the one image of a single manifest, or each platform image of an
+// index.
+type Set struct {
+	Ref name.Reference
+	// Digest is what the reference resolved to: the index or the image.
+	Digest v1.Hash
+	// Index is true when the reference names a multi-platform index.
+	Index bool
+	// Images are sorted by platform, then digest.
+	Images []*Resolved
+	// Skipped are the platforms of the index's runnable images that a
+	// narrowing left out, sorted; empty when every one is in Images.
+	Skipped []string
+}
+
+// PinnedReference is the reference pinned to what it resolved to,
+// repository@sha256:….
+func (s *Set) PinnedReference() string {
+	return s.Ref.Context().Name() + "@" + s.Digest.String()
+}
+
+// annotationReferenceType marks buildx's attestation manifests in an index.
+const annotationReferenceType = "vnd.docker.reference.type"
+
+// ResolveAll resolves ref once and returns every image a runtime could pick
+// from it. For an index, that is every image manifest except attestation
+// manifests (buildx's unknown/unknown entries), which no runtime runs; a
+// nested index is refused, since its images could be run unchecked. When
+// platforms is not empty it narrows the set: each platform must be in the
+// index (or be the single image's), or the call fails naming what there is.
+func (c *Client) ResolveAll(ctx context.Context, ref string, platforms []string) (*Set, error) {
+	want := make([]v1.Platform, 0, len(platforms))
+	for _, p := range platforms {
+		pl, err := ParsePlatform(p)
+		if err != nil {
+			return nil, &Error{Kind: KindInvalidPlatform, Ref: ref, Err: err}
+		}
+		want = append(want, pl)
+	}
+	r, desc, err := c.get(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	set := &Set{Ref: r, Digest: desc.Digest, Index: desc.MediaType.IsIndex()}
+	if !set.Index {
+		img, err := desc.Image()
+		if err != nil {
+			return nil, classify(ref, "reading image manifest", err)
+		}
+		res := &Resolved{Ref: r, Digest: desc.Digest, Image: img}
+		if res.Platform, err = configPlatform(ref, img); err != nil {
+			return nil, err
+		}
+		if len(want) > 0 && res.Platform != "" {
+			have, _ := ParsePlatform(res.Platform)
+			if !anyMatch(want, have) {
+				return nil, &Error{Kind: KindPlatform, Ref: ref, Err: fmt.Errorf("the reference names a single image for platform %s, not an index, so it has no image for %s", res.Platform, joinPlatforms(want))}
+			}
+		}
+		set.Images = []*Resolved{res}
+		return set, nil
+	}
+	idx, im, err := readIndex(ref, desc)
+	if err != nil {
+		return nil, err
+	}
+	var runnable []v1.Descriptor
+	for _, d := range im.Manifests {
+		switch {
+		case d.MediaType.IsIndex():
+			return nil, &Error{Kind: KindUnsupported, Ref: ref, Err: fmt.Errorf("the index nests another index (%s); imagegate gates image manifests only, and would leave the nested images unchecked: flatten the index when you build it", d.Digest)}
+		case !d.MediaType.IsImage():
+			continue // artifacts (signatures, SBOMs) are not runnable images
+		case d.Annotations[annotationReferenceType] == "attestation-manifest",
+			d.Platform != nil && d.Platform.OS == "unknown" && d.Platform.Architecture == "unknown":
+			continue
+		}
+		runnable = append(runnable, d)
+	}
+	seen := map[v1.Hash]bool{}
+	add := func(d v1.Descriptor) error {
+		if seen[d.Digest] {
+			return nil
+		}
+		seen[d.Digest] = true
+		res, err := indexChild(ref, r, desc.Digest, idx, im, d)
+		if err != nil {
+			return err
+		}
+		set.Images = append(set.Images, res)
+		return nil
+	}
+	if len(want) == 0 {
+		for _, d := range runnable {
+			if err := add(d); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		for _, w := range want {
+			d, err := selectPlatform(&v1.IndexManifest{Manifests: runnable}, w)
+			if err != nil {
+				return nil, &Error{Kind: KindPlatform, Ref: ref, Err: err}
+			}
+			if err := add(d); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, d := range runnable {
+		if !seen[d.Digest] {
+			p := "unknown platform"
+			if d.Platform != nil {
+				p = platformString(*d.Platform)
+			}
+			set.Skipped = append(set.Skipped, p)
+		}
+	}
+	sort.Strings(set.Skipped)
+	if len(set.Images) == 0 {
+		return nil, &Error{Kind: KindUnsupported, Ref: ref, Err: fmt.Errorf("the index %s lists no runnable image manifest (only attestations or other artifacts)", desc.Digest)}
+	}
+	sort.Slice(set.Images, func(i, j int) bool {
+		a, b := set.Images[i], set.Images[j]
+		if a.Platform != b.Platform {
+			return a.Platform < b.Platform
+		}
+		return a.Digest.String() < b.Digest.String()
+	})
+	return set, nil
+}
+
+// configPlatform is the platform an image's config names, or "" when it
+// names none (some builders and `crane append` write no os/architecture).
+func configPlatform(ref string, img v1.Image) (string, error) {
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return "", classify(ref, "reading config", err)
+	}
+	if cf.OS == "" || cf.Architecture == "" {
+		return "", nil
+	}
+	return platformString(v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}), nil
+}
+
+// PlatformMatches reports whether the platform have ("os/arch[/variant]")
+// satisfies want; a want without a variant accepts any variant.
+func PlatformMatches(want, have string) bool {
+	w, err := ParsePlatform(want)
+	if err != nil {
+		return false
+	}
+	h, err := ParsePlatform(have)
+	if err != nil {
+		return false
+	}
+	return anyMatch([]v1.Platform{w}, h)
+}
+
+func anyMatch(want []v1.Platform, have v1.Platform) bool {
+	for _, w := range want {
+		if w.OS == have.OS && w.Architecture == have.Architecture && (w.Variant == "" || w.Variant == have.Variant) {
+			return true
+		}
+	}
+	return false
+}
+
+func joinPlatforms(ps []v1.Platform) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = platformString(p)
+	}
+	return orNone(s)
+}

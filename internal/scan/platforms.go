@@ -1,0 +1,55 @@
+package scan
+
+import (
+	"context"
+	"fmt"
+)
+
+// SetResult is the scan of every image a reference names: each platform of
+// an index, or the one image.
+type SetResult struct {
+	// Digest is what the reference resolved to: the index or the image.
+	Digest          string
+	PinnedReference string
+	Index           bool
+	// Platforms holds one scan per image, sorted by platform; each is
+	// cached by its own manifest digest.
+	Platforms []PlatformResult
+}
+
+// PlatformResult is the scan of one image of a reference.
+type PlatformResult struct {
+	// Platform is "os/arch[/variant]", or "" for a single image whose
+	// config names no platform.
+	Platform string
+	*Result
+}
+
+// ScanAll resolves the reference once and scans every image a runtime
+// could pick from it: each platform of an index (attestation manifests
+// skipped), or only those platforms names. An SBOM is made only for a
+// single image: several platforms have several SBOMs.
+func (s *Scanner) ScanAll(ctx context.Context, req Request, platforms []string) (*SetResult, error) {
+	if err := req.normalize(); err != nil {
+		return nil, err
+	}
+	set, err := s.registry.ResolveAll(ctx, req.Reference, platforms)
+	if err != nil {
+		return nil, err
+	}
+	if req.SBOMFormat != "" && len(set.Images) > 1 {
+		return nil, fmt.Errorf("sbom_format needs one image, but %s is an index of %d platforms: select one with platforms = [\"%s\"] to get its SBOM", req.Reference, len(set.Images), set.Images[0].Platform)
+	}
+	out := &SetResult{Digest: set.Digest.String(), PinnedReference: set.PinnedReference(), Index: set.Index}
+	for _, r := range set.Images {
+		res, err := s.ScanResolved(ctx, r, req)
+		if err != nil {
+			if set.Index {
+				return nil, fmt.Errorf("platform %s: %w", r.Platform, err)
+			}
+			return nil, err
+		}
+		out.Platforms = append(out.Platforms, PlatformResult{Platform: r.Platform, Result: res})
+	}
+	return out, nil
+}
