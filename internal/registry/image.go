@@ -75,6 +75,8 @@ type Resolved struct {
 	IndexDigest string
 	IndexAnn    map[string]string
 	Image       v1.Image
+	// limits are the client's, applied by Limited.
+	limits limits
 }
 
 // Resolve resolves ref (a tag or digest) to the image for platform (the
@@ -99,7 +101,7 @@ func (c *Client) Resolve(ctx context.Context, ref, platform string) (*Resolved, 
 	case types.DockerManifestSchema1, types.DockerManifestSchema1Signed:
 		return nil, &Error{Kind: KindUnsupported, Ref: ref, Err: fmt.Errorf("the registry serves a Docker schema 1 manifest (%s), which is deprecated and carries no verifiable config; rebuild and push the image with a current client (OCI or Docker schema 2)", desc.MediaType)}
 	}
-	out := &Resolved{Ref: r}
+	out := &Resolved{Ref: r, limits: c.limits()}
 	if desc.MediaType.IsIndex() {
 		idx, err := desc.ImageIndex()
 		if err != nil {
