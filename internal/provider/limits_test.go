@@ -5,11 +5,11 @@ import (
 	"regexp"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/imagegate/terraform-provider-imagegate/internal/testutil"
 )

@@ -108,6 +108,7 @@ func limitError(t *testing.T, err error, setting, image string) {
 // isolateTemp points the unpacking at a fresh directory deep inside a
 // test root, and returns both.
 func isolateTemp(t *testing.T) (root, tmp string) {
+	testutil.VulnDBs(t) // built once per package, so not under this test's TMPDIR
 	root = t.TempDir()
 	tmp = filepath.Join(root, "a", "b", "tmp")
 	if err := os.MkdirAll(tmp, 0o700); err != nil {

@@ -173,13 +173,13 @@ func New(reg *registry.Client, db *vulndb.Manager, cacheDir string, opts ...Opti
 	return s
 }
 
-// bounded returns ctx with the scan deadline of image, and a function that
-// turns an error caused by that deadline into a LimitError naming the
-// image and scan_timeout.
-func (s *Scanner) bounded(ctx context.Context, image string) (context.Context, context.CancelFunc, func(error) error) {
+// bounded returns ctx with the scan deadline, and a function that turns an
+// error caused by that deadline into a LimitError naming the image and
+// scan_timeout.
+func (s *Scanner) bounded(ctx context.Context) (context.Context, context.CancelFunc, func(image string, err error) error) {
 	expired := errors.New("the scan deadline passed")
 	bctx, cancel := context.WithTimeoutCause(ctx, s.timeout, expired)
-	explain := func(err error) error {
+	explain := func(image string, err error) error {
 		if err == nil || ctx.Err() != nil || !errors.Is(context.Cause(bctx), expired) {
 			return err
 		}
@@ -197,13 +197,14 @@ func (s *Scanner) Scan(ctx context.Context, req Request) (*Result, error) {
 	if err := req.normalize(); err != nil {
 		return nil, err
 	}
-	ctx, cancel, explain := s.bounded(ctx, req.Reference)
+	ctx, cancel, explain := s.bounded(ctx)
 	defer cancel()
 	res, err := s.registry.Resolve(ctx, req.Reference, req.Platform)
 	if err != nil {
-		return nil, explain(err)
+		return nil, explain(req.Reference, err)
 	}
-	return s.ScanResolved(ctx, res, req)
+	out, err := s.ScanResolved(ctx, res, req)
+	return out, explain(pinnedName(res), err)
 }
 
 // ScanResolved scans an image already resolved (req.Reference and
@@ -214,10 +215,14 @@ func (s *Scanner) ScanResolved(ctx context.Context, res *registry.Resolved, req 
 	if err := req.normalize(); err != nil {
 		return nil, err
 	}
-	ctx, cancel, explain := s.bounded(ctx, res.Ref.Context().Name()+"@"+res.Digest.String())
+	ctx, cancel, explain := s.bounded(ctx)
 	defer cancel()
 	out, err := s.scanResolved(ctx, res, req)
-	return out, explain(err)
+	return out, explain(pinnedName(res), err)
+}
+
+func pinnedName(res *registry.Resolved) string {
+	return res.Ref.Context().Name() + "@" + res.Digest.String()
 }
 
 func (s *Scanner) scanResolved(ctx context.Context, res *registry.Resolved, req Request) (*Result, error) {
