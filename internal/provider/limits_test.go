@@ -3,7 +3,11 @@ package provider
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -11,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/imagegate/terraform-provider-imagegate/internal/registry"
 	"github.com/imagegate/terraform-provider-imagegate/internal/testutil"
 )
 
@@ -73,4 +78,33 @@ func TestAccScanLimits(t *testing.T) {
 			},
 		},
 	})
+}
+
+func TestApplyLimits(t *testing.T) {
+	cfg := providerModel{
+		MaxImageLayers:  types.Int64Value(10),
+		MaxImageSize:    types.StringValue("20GiB"),
+		MinTransferRate: types.StringValue("10 KiB/s"),
+		ScanTimeout:     types.StringValue("5m"),
+	}
+	var opts registry.Options
+	var diags diag.Diagnostics
+	scanOpts := applyLimits(cfg, &opts, &diags)
+	if diags.HasError() || opts.MaxImageLayers != 10 || opts.MaxImageSize != 20<<30 || opts.MinTransferRate != 10<<10 || len(scanOpts) != 1 {
+		t.Fatalf("valid settings: %+v %v", opts, diags)
+	}
+	if n, _ := parseBytes(types.StringValue("500MB"), ""); n != 500_000_000 {
+		t.Errorf("500MB is %d bytes", n)
+	}
+	for name, bad := range map[string]providerModel{
+		"max_image_size":    {MaxImageSize: types.StringValue("-1GiB")},
+		"min_transfer_rate": {MinTransferRate: types.StringValue("0/s")},
+		"scan_timeout":      {ScanTimeout: types.StringValue("30")},
+	} {
+		var diags diag.Diagnostics
+		applyLimits(bad, &registry.Options{}, &diags)
+		if !diags.HasError() || !strings.Contains(diags.Errors()[0].Detail(), name) {
+			t.Errorf("%s: %v", name, diags)
+		}
+	}
 }
