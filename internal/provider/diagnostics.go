@@ -73,6 +73,9 @@ func registryError(diags *diag.Diagnostics, err error, platformAttr path.Path) {
 // scanError reports a failed scan: a database problem, a registry problem,
 // or a scan that could not finish. Never a partial result.
 func scanError(diags *diag.Diagnostics, ref string, err error) {
+	if limitError(diags, err) {
+		return
+	}
 	var dbErr *vulndb.Error
 	if errors.As(err, &dbErr) {
 		detail := fmt.Sprintf("%s could not be scanned: %v", ref, dbErr)
@@ -111,4 +114,18 @@ func uniqueWarnings(results ...*scan.Result) []string {
 		}
 	}
 	return out
+}
+
+// limitError reports an image that went past one of the provider's limits
+// (layers, size, transfer rate, scan time), and says whether err was one.
+func limitError(diags *diag.Diagnostics, err error) bool {
+	var le *registry.LimitError
+	if !errors.As(err, &le) {
+		return false
+	}
+	// An error, not an attribute error: the setting is the provider's, not
+	// the data source's.
+	diags.AddError("Image Exceeds Provider Limit",
+		le.Error()+". The scan stopped there and the image is not gated as passing: a scan that cannot finish fails.")
+	return true
 }

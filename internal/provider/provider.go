@@ -102,6 +102,10 @@ type providerModel struct {
 	VulnerabilityDB    *vulnerabilityDBModel `tfsdk:"vulnerability_db"`
 	SBOMCacheDir       types.String          `tfsdk:"sbom_cache_dir"`
 	Enforce            types.Bool            `tfsdk:"enforce"`
+	MaxImageLayers     types.Int64           `tfsdk:"max_image_layers"`
+	MaxImageSize       types.String          `tfsdk:"max_image_size"`
+	ScanTimeout        types.String          `tfsdk:"scan_timeout"`
+	MinTransferRate    types.String          `tfsdk:"min_transfer_rate"`
 }
 
 type vulnerabilityDBModel struct {
@@ -222,6 +226,9 @@ func (p *imagegateProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 			},
 		},
 	}
+	for name, a := range limitAttributes() {
+		resp.Schema.Attributes[name] = a
+	}
 }
 
 func (p *imagegateProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
@@ -276,6 +283,7 @@ func (p *imagegateProvider) Configure(ctx context.Context, req provider.Configur
 		}
 		opts.RequestTimeout = d
 	}
+	scanOpts := applyLimits(cfg, &opts, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -298,7 +306,7 @@ func (p *imagegateProvider) Configure(ctx context.Context, req provider.Configur
 		resp.Diagnostics.AddError("Invalid Enforcement Setting", err.Error())
 		return
 	}
-	scanner := scan.New(client, db, cfg.SBOMCacheDir.ValueString())
+	scanner := scan.New(client, db, cfg.SBOMCacheDir.ValueString(), scanOpts...)
 	data := &providerData{registry: client, db: db, scanner: scanner, gate: gate.New(client, scanner, p.now), enforcement: enf}
 	p.replaceData(data)
 	resp.DataSourceData = data

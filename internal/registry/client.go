@@ -60,6 +60,20 @@ type Options struct {
 	RequestTimeout time.Duration
 	// Transport is the base HTTP transport (tests inject TLS roots here).
 	Transport http.RoundTripper
+	// MaxImageLayers bounds the layers of one image pulled through
+	// Resolved.Limited; 0 means DefaultMaxImageLayers.
+	MaxImageLayers int
+	// MaxImageSize bounds the uncompressed bytes of all layers of one image,
+	// counted while they are read; 0 means DefaultMaxImageSize.
+	MaxImageSize int64
+	// MinTransferRate is the lowest average rate, in bytes per second, at
+	// which a response body may arrive over each TransferRateWindow; 0 means
+	// DefaultMinTransferRate, a negative value no minimum. It applies to the
+	// default transport (the stall guard), not to an injected Transport.
+	MinTransferRate int64
+	// TransferRateWindow is how long the rate is averaged over; 0 means
+	// DefaultTransferRateWindow.
+	TransferRateWindow time.Duration
 }
 
 // Client talks to registries with one set of options. It is safe for
@@ -90,6 +104,18 @@ func New(opts Options) (*Client, error) {
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = DefaultRequestTimeout
 	}
+	if opts.MaxImageLayers <= 0 {
+		opts.MaxImageLayers = DefaultMaxImageLayers
+	}
+	if opts.MaxImageSize <= 0 {
+		opts.MaxImageSize = DefaultMaxImageSize
+	}
+	if opts.MinTransferRate == 0 {
+		opts.MinTransferRate = DefaultMinTransferRate
+	}
+	if opts.TransferRateWindow <= 0 {
+		opts.TransferRateWindow = DefaultTransferRateWindow
+	}
 	insecure := map[string]bool{}
 	for _, h := range opts.InsecureRegistries {
 		host, err := normalizeRegistry(h)
@@ -104,7 +130,7 @@ func New(opts Options) (*Client, error) {
 	}
 	base := opts.Transport
 	if base == nil {
-		base = newTransport(opts.RequestTimeout)
+		base = newTransport(opts.RequestTimeout, opts.MinTransferRate, opts.TransferRateWindow)
 	}
 	return &Client{opts: opts, platform: p, keychain: kc, insecure: insecure, base: base}, nil
 }
@@ -191,9 +217,11 @@ func (e *InsecureError) Error() string {
 }
 
 // newTransport is go-containerregistry's default transport with a bound on
-// how long a registry may take to start answering.
-func newTransport(timeout time.Duration) http.RoundTripper {
-	return &stallGuard{timeout: timeout, base: &http.Transport{
+// how long a registry may take to start answering, and on how slowly it may
+// send a body (minRate bytes per second on average over each window; none
+// when minRate < 0).
+func newTransport(timeout time.Duration, minRate int64, window time.Duration) http.RoundTripper {
+	return &stallGuard{timeout: timeout, minRate: minRate, window: window, base: &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		ForceAttemptHTTP2:     true,
@@ -207,9 +235,13 @@ func newTransport(timeout time.Duration) http.RoundTripper {
 }
 
 // stallGuard cancels a request whose response body makes no progress for
-// timeout, so a registry that stops sending mid-blob cannot hang a plan.
+// timeout, so a registry that stops sending mid-blob cannot hang a plan, or
+// whose body arrives slower than minRate on average over a window, so a
+// registry that trickles a byte at a time cannot either.
 type stallGuard struct {
 	timeout time.Duration
+	minRate int64
+	window  time.Duration
 	base    http.RoundTripper
 }
 
@@ -225,7 +257,8 @@ func (g *stallGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	resp.Body = &stallBody{body: resp.Body, parent: req.Context(), timer: timer, timeout: g.timeout, cancel: cancel}
+	resp.Body = &stallBody{body: resp.Body, parent: req.Context(), timer: timer, timeout: g.timeout, cancel: cancel,
+		minRate: g.minRate, window: g.window, start: time.Now(), url: req.URL.Host + req.URL.Path}
 	return resp, nil
 }
 
@@ -235,12 +268,28 @@ type stallBody struct {
 	timer   *time.Timer
 	timeout time.Duration
 	cancel  context.CancelFunc
+	// The rate check: bytes read since start, the beginning of the window.
+	minRate int64
+	window  time.Duration
+	start   time.Time
+	read    int64
+	url     string // host and path only: a query may carry a signature
 }
 
 func (b *stallBody) Read(p []byte) (int, error) {
 	n, err := b.body.Read(p)
 	if n > 0 {
 		b.timer.Reset(b.timeout)
+	}
+	if err == nil && b.minRate > 0 && b.window > 0 {
+		b.read += int64(n)
+		if elapsed := time.Since(b.start); elapsed >= b.window {
+			if rate := float64(b.read) / elapsed.Seconds(); rate < float64(b.minRate) {
+				b.cancel()
+				return n, &rateError{got: int64(rate), min: b.minRate, window: b.window, url: b.url}
+			}
+			b.start, b.read = time.Now(), 0
+		}
 	}
 	if err != nil && errors.Is(err, context.Canceled) && b.parent.Err() == nil {
 		err = fmt.Errorf("registry stopped sending for %s: %w", b.timeout, context.DeadlineExceeded)

@@ -73,6 +73,8 @@ func classify(ref, doing string, err error) error {
 			return &Error{Kind: KindNotFound, Ref: ref, Err: fmt.Errorf("%s: the registry answered that the image does not exist: %w", doing, err)}
 		case te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden || hasCode(te, transport.UnauthorizedErrorCode, transport.DeniedErrorCode):
 			return &Error{Kind: KindUnauthorized, Ref: ref, Err: fmt.Errorf("%s: the registry refused access: %w", doing, err)}
+		case te.StatusCode == http.StatusTooManyRequests:
+			return &Error{Kind: KindUnreachable, Ref: ref, Err: fmt.Errorf("%s: the registry is rate-limiting requests and still answered 429 Too Many Requests after the retries: %w", doing, err)}
 		}
 		return &Error{Kind: KindOther, Ref: ref, Err: wrapped}
 	}

@@ -78,6 +78,8 @@ type Resolved struct {
 	// Platform is "os/arch[/variant]" as the index or the config says, or
 	// "" for a single image whose config names no platform.
 	Platform string
+	// limits are the client's, applied by Limited.
+	limits limits
 }
 
 // Resolve resolves ref (a tag or digest) to the image for platform (the
@@ -94,7 +96,7 @@ func (c *Client) Resolve(ctx context.Context, ref, platform string) (*Resolved, 
 	if err != nil {
 		return nil, err
 	}
-	out := &Resolved{Ref: r}
+	out := &Resolved{Ref: r, limits: c.limits()}
 	if desc.MediaType.IsIndex() {
 		idx, im, err := readIndex(ref, desc)
 		if err != nil {
@@ -104,7 +106,7 @@ func (c *Client) Resolve(ctx context.Context, ref, platform string) (*Resolved, 
 		if err != nil {
 			return nil, &Error{Kind: KindPlatform, Ref: ref, Err: err}
 		}
-		return indexChild(ref, r, desc.Digest, idx, im, child)
+		return c.indexChild(ref, r, desc.Digest, idx, im, child)
 	}
 	img, err := desc.Image()
 	if err != nil {
@@ -148,12 +150,12 @@ func readIndex(ref string, desc *remote.Descriptor) (v1.ImageIndex, *v1.IndexMan
 }
 
 // indexChild resolves one image of an index.
-func indexChild(ref string, r name.Reference, index v1.Hash, idx v1.ImageIndex, im *v1.IndexManifest, child v1.Descriptor) (*Resolved, error) {
+func (c *Client) indexChild(ref string, r name.Reference, index v1.Hash, idx v1.ImageIndex, im *v1.IndexManifest, child v1.Descriptor) (*Resolved, error) {
 	img, err := idx.Image(child.Digest)
 	if err != nil {
 		return nil, classify(ref, "fetching platform manifest "+child.Digest.String(), err)
 	}
-	out := &Resolved{Ref: r, Digest: child.Digest, IndexDigest: index.String(), IndexAnn: im.Annotations, Image: img}
+	out := &Resolved{Ref: r, Digest: child.Digest, IndexDigest: index.String(), IndexAnn: im.Annotations, Image: img, limits: c.limits()}
 	if child.Platform != nil {
 		out.Platform = platformString(*child.Platform)
 	} else if out.Platform, err = configPlatform(ref, img); err != nil {

@@ -59,7 +59,7 @@ func (c *Client) ResolveAll(ctx context.Context, ref string, platforms []string)
 		if err != nil {
 			return nil, classify(ref, "reading image manifest", err)
 		}
-		res := &Resolved{Ref: r, Digest: desc.Digest, Image: img}
+		res := &Resolved{Ref: r, Digest: desc.Digest, Image: img, limits: c.limits()}
 		if res.Platform, err = configPlatform(ref, img); err != nil {
 			return nil, err
 		}
@@ -95,7 +95,7 @@ func (c *Client) ResolveAll(ctx context.Context, ref string, platforms []string)
 			return nil
 		}
 		seen[d.Digest] = true
-		res, err := indexChild(ref, r, desc.Digest, idx, im, d)
+		res, err := c.indexChild(ref, r, desc.Digest, idx, im, d)
 		if err != nil {
 			return err
 		}

@@ -139,15 +139,55 @@ type Scanner struct {
 	licensesOnce sync.Once
 	licenses     context.Context
 	licensesErr  error
+	// timeout bounds one image's whole scan.
+	timeout time.Duration
+}
+
+// DefaultTimeout bounds one image's whole scan (resolve, pull, catalog,
+// match) when WithTimeout is not given.
+const DefaultTimeout = 30 * time.Minute
+
+// Option configures a Scanner.
+type Option func(*Scanner)
+
+// WithTimeout bounds one image's whole scan, besides the registry client's
+// per-request timeout; d <= 0 means DefaultTimeout.
+func WithTimeout(d time.Duration) Option {
+	return func(s *Scanner) {
+		if d > 0 {
+			s.timeout = d
+		}
+	}
 }
 
 // New returns a Scanner.
-func New(reg *registry.Client, db *vulndb.Manager, cacheDir string) *Scanner {
+func New(reg *registry.Client, db *vulndb.Manager, cacheDir string, opts ...Option) *Scanner {
 	if cacheDir == "" {
 		cacheDir = DefaultCacheDir()
 	}
 	// Cataloging unpacks every layer: bound how many run at once.
-	return &Scanner{registry: reg, db: db, cache: NewCache(cacheDir), catalogs: make(chan struct{}, max(2, runtime.NumCPU()))}
+	s := &Scanner{registry: reg, db: db, cache: NewCache(cacheDir), catalogs: make(chan struct{}, max(2, runtime.NumCPU())), timeout: DefaultTimeout}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// bounded returns ctx with the scan deadline, and a function that turns an
+// error caused by that deadline into a LimitError naming the image and
+// scan_timeout.
+func (s *Scanner) bounded(ctx context.Context) (context.Context, context.CancelFunc, func(image string, err error) error) {
+	expired := errors.New("the scan deadline passed")
+	bctx, cancel := context.WithTimeoutCause(ctx, s.timeout, expired)
+	explain := func(image string, err error) error {
+		if err == nil || ctx.Err() != nil || !errors.Is(context.Cause(bctx), expired) {
+			return err
+		}
+		return registry.NewLimitError(image, registry.SettingScanTimeout, s.timeout.String(),
+			fmt.Sprintf("was not scanned within %s (%s)", registry.SettingScanTimeout, s.timeout),
+			"check that the registry is reachable and sends at a usable rate, or raise scan_timeout in the provider configuration if this image is expected to take that long to pull and catalog", err)
+	}
+	return bctx, cancel, explain
 }
 
 // Scan resolves the reference, catalogs the image (or loads its cached
@@ -157,20 +197,35 @@ func (s *Scanner) Scan(ctx context.Context, req Request) (*Result, error) {
 	if err := req.normalize(); err != nil {
 		return nil, err
 	}
+	ctx, cancel, explain := s.bounded(ctx)
+	defer cancel()
 	res, err := s.registry.Resolve(ctx, req.Reference, req.Platform)
 	if err != nil {
-		return nil, err
+		return nil, explain(req.Reference, err)
 	}
-	return s.ScanResolved(ctx, res, req)
+	out, err := s.ScanResolved(ctx, res, req)
+	return out, explain(pinnedName(res), err)
 }
 
 // ScanResolved scans an image already resolved (req.Reference and
 // req.Platform are not used again), so a caller that inspected it acts on
-// the same digest without asking the registry twice.
+// the same digest without asking the registry twice. The whole scan is
+// bounded by the Scanner's timeout.
 func (s *Scanner) ScanResolved(ctx context.Context, res *registry.Resolved, req Request) (*Result, error) {
 	if err := req.normalize(); err != nil {
 		return nil, err
 	}
+	ctx, cancel, explain := s.bounded(ctx)
+	defer cancel()
+	out, err := s.scanResolved(ctx, res, req)
+	return out, explain(pinnedName(res), err)
+}
+
+func pinnedName(res *registry.Resolved) string {
+	return res.Ref.Context().Name() + "@" + res.Digest.String()
+}
+
+func (s *Scanner) scanResolved(ctx context.Context, res *registry.Resolved, req Request) (*Result, error) {
 	// Open the database before pulling anything: a stale or missing
 	// database fails the scan without the cost of a pull.
 	db, err := s.db.Get(ctx)
@@ -306,7 +361,9 @@ func (s *Scanner) catalog(ctx context.Context, res *registry.Resolved, pinned st
 	// The license scanner takes CPU only, the pull mostly waits on the
 	// network and the disk: build the one while doing the other.
 	go s.licenseContext(cfg) //nolint:errcheck // the error is read below
-	fsys, err := imagefs.Open(ctx, res.Image, res.Ref.String(), pinned)
+	// Limited: the layer count and uncompressed size are bounded while the
+	// layers are read, so an oversized image fails before it fills the disk.
+	fsys, err := imagefs.Open(ctx, res.Limited(), res.Ref.String(), pinned)
 	if err != nil {
 		return nil, err
 	}
