@@ -108,7 +108,7 @@ func (d *gateDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 					"reason":  computedString("Which entry or statement waived it, and its reason."),
 				}},
 			},
-			"warnings": computedStrings("Warn-level violations and scan warnings, as readable messages."),
+			"warnings": computedStrings("Warn-level violations, how many findings were left unevaluated because their severity is unknown (or, with the policy's `treat_unknown_as`, the severity they were judged as), and scan warnings, as readable messages."),
 			"severity_counts": schema.MapAttribute{
 				MarkdownDescription: "How many findings the scan has of each severity, before exceptions.",
 				Computed:            true,
@@ -168,6 +168,9 @@ func (m *gateModel) fill(res *gate.Result) {
 			m.Warnings = append(m.Warnings, v.Rule+": "+v.Message)
 		}
 	}
+	if w := unknownSeverityWarning(d); w != "" {
+		m.Warnings = append(m.Warnings, policy.RuleVulnerabilities+": "+w)
+	}
 	m.Warnings = append(m.Warnings, res.Scan.Warnings...)
 	m.SeverityCounts = map[string]int64{}
 	for k, n := range res.Scan.SeverityCounts {
@@ -192,6 +195,9 @@ func report(diags *diag.Diagnostics, ref string, pol *policy.Policy, res *gate.R
 	if len(warns) > 0 {
 		diags.AddWarning("Image Policy Warnings", fmt.Sprintf("%s has %s of policy %q that do not fail the gate:\n%s", subject, plural(len(warns), "warning"), pol.Name, listViolations(warns)))
 	}
+	if w := unknownSeverityWarning(res.Decision); w != "" {
+		diags.AddWarning("Findings of Unknown Severity", fmt.Sprintf("%s: %s", subject, w))
+	}
 	scanWarnings(diags, res.Scan)
 	if res.Decision.Passed || !enforce {
 		return
@@ -202,6 +208,23 @@ func report(diags *diag.Diagnostics, ref string, pol *policy.Policy, res *gate.R
 		return
 	}
 	diags.AddAttributeError(path.Root("reference"), "Image Failed Policy Gate", detail)
+}
+
+// unknownSeverityWarning says how many findings the decision could not
+// judge by severity, or how they were judged; "" when there were none.
+func unknownSeverityWarning(d policy.Decision) string {
+	n := d.UnknownSeverity
+	if n == 0 {
+		return ""
+	}
+	were := "were"
+	if n == 1 {
+		were = "was"
+	}
+	if d.UnknownTreatedAs != "" {
+		return fmt.Sprintf("%s of unknown severity %s evaluated as %s, as the policy's vulnerabilities.treat_unknown_as says.", plural(n, "finding"), were, d.UnknownTreatedAs)
+	}
+	return fmt.Sprintf("%s of unknown severity %s left unevaluated: the vulnerability database gives no severity for it or its aliases (CVE, GHSA) and no CVSS score could be compared, so neither fail_on_severity nor max_cvss_score can count it. Set the policy's vulnerabilities.treat_unknown_as to judge such findings as a severity.", plural(n, "finding"), were)
 }
 
 func listViolations(vs []policy.Violation) string {
