@@ -100,6 +100,8 @@ func (g *Gate) Evaluate(ctx context.Context, req Request) (*Result, error) {
 		}
 		res.Platforms = append(res.Platforms, *p)
 		res.Decision.Passed = res.Decision.Passed && p.Decision.Passed
+		res.Decision.UnknownSeverity += p.Decision.UnknownSeverity
+		res.Decision.UnknownTreatedAs = p.Decision.UnknownTreatedAs
 		for _, v := range p.Decision.Violations {
 			v.Platform = p.Platform
 			res.Decision.Violations = append(res.Decision.Violations, v)

@@ -82,6 +82,15 @@ type Decision struct {
 	Passed     bool          // false iff a violation has action "stop"
 	Violations []Violation   // sorted by rule, subject, message; warn-level ones included
 	Suppressed []Suppression // sorted by subject; findings suppressed by an ignore entry or OpenVEX
+	// UnknownSeverity counts the findings of unknown severity that no
+	// threshold could judge on their own data: fail_on_severity cannot rank
+	// them and no CVSS score was compared (they have none, or the rule sets
+	// no max_cvss_score). Findings that only_fixed excludes are not counted.
+	// Without treat_unknown_as they were left unevaluated; with it they were
+	// judged as UnknownTreatedAs.
+	UnknownSeverity int
+	// UnknownTreatedAs is the rule's treat_unknown_as, "" when unset.
+	UnknownTreatedAs string
 }
 
 // Violation is one way the image breaks the policy.
@@ -113,7 +122,9 @@ type Suppression struct {
 // or above max_cvss_score; a finding without a CVSS score is judged against
 // max_cvss_score by the lower bound of its severity's CVSS v3 band (low 0.1,
 // medium 4.0, high 7.0, critical 9.0), and one with neither a score nor such
-// a severity never counts under max_cvss_score; with only_fixed, findings
+// a severity never counts under max_cvss_score, unless treat_unknown_as gives
+// an unknown severity one to judge by (Decision.UnknownSeverity counts such
+// findings either way); with only_fixed, findings
 // whose fix state is not "fixed" never count. A counted finding is
 // suppressed by the first active ignore entry naming it, else by OpenVEX
 // (see vexDecision and appliesTo: a statement applies only through a product
@@ -148,7 +159,8 @@ func Evaluate(p *Policy, f Facts) Decision {
 	f.Image.Repository = normalizeRepository(f.Image.Repository)
 	var d Decision
 	if r := n.Vulnerabilities; r != nil {
-		vs, ss := evaluateVulnerabilities(r, f)
+		vs, ss, unknown := evaluateVulnerabilities(r, f)
+		d.UnknownSeverity, d.UnknownTreatedAs = unknown, r.TreatUnknownAs
 		d.Violations = append(d.Violations, vs...)
 		d.Suppressed = append(d.Suppressed, ss...)
 	}
@@ -180,12 +192,17 @@ func finish(d Decision) Decision {
 }
 
 // evaluateVulnerabilities gives one violation per counted finding that no
-// active ignore entry or OpenVEX statement suppresses.
-func evaluateVulnerabilities(r *VulnerabilityRule, f Facts) ([]Violation, []Suppression) {
+// active ignore entry or OpenVEX statement suppresses, and the number of
+// findings whose unknown severity kept both thresholds from judging them.
+func evaluateVulnerabilities(r *VulnerabilityRule, f Facts) ([]Violation, []Suppression, int) {
 	vex := loadVEX(r.VEXDocuments)
 	var vs []Violation
 	var ss []Suppression
+	unknown := 0
 	for _, fd := range f.Findings {
+		if unjudgedSeverity(r, fd) {
+			unknown++
+		}
 		why := countReasons(r, fd)
 		if len(why) == 0 {
 			continue
@@ -225,7 +242,17 @@ func evaluateVulnerabilities(r *VulnerabilityRule, f Facts) ([]Violation, []Supp
 		}
 		vs = append(vs, Violation{Rule: RuleVulnerabilities, Action: r.Action, Subject: subject, Message: msg})
 	}
-	return vs, ss
+	return vs, ss, unknown
+}
+
+// unjudgedSeverity reports whether a finding's unknown severity keeps the
+// rule from judging it on its own data: only_fixed does not exclude it,
+// fail_on_severity cannot rank it and max_cvss_score has no score to compare.
+func unjudgedSeverity(r *VulnerabilityRule, fd Finding) bool {
+	if r.OnlyFixed && !strings.EqualFold(strings.TrimSpace(fd.FixState), "fixed") {
+		return false
+	}
+	return severityRank(fd.Severity) < 0 && (r.MaxCVSSScore == nil || fd.CVSSScore == nil)
 }
 
 // countReasons says why a finding counts against the rule, or nothing.
@@ -233,18 +260,24 @@ func countReasons(r *VulnerabilityRule, fd Finding) []string {
 	if r.OnlyFixed && !strings.EqualFold(strings.TrimSpace(fd.FixState), "fixed") {
 		return nil
 	}
+	// An unknown severity is judged as treat_unknown_as, when set.
+	sev, treated := fd.Severity, ""
+	if severityRank(sev) < 0 && r.TreatUnknownAs != "" {
+		sev = r.TreatUnknownAs
+		treated = "severity unknown, counted as " + r.TreatUnknownAs + " by treat_unknown_as, "
+	}
 	var why []string
-	if r.FailOnSeverity != "" && severityRank(fd.Severity) >= severityRank(r.FailOnSeverity) {
-		why = append(why, "severity at or above fail_on_severity "+r.FailOnSeverity)
+	if r.FailOnSeverity != "" && severityRank(sev) >= severityRank(r.FailOnSeverity) {
+		why = append(why, treated+"severity at or above fail_on_severity "+r.FailOnSeverity)
 	}
 	if m := r.MaxCVSSScore; m != nil {
 		if fd.CVSSScore != nil {
 			if *fd.CVSSScore >= *m {
 				why = append(why, "CVSS at or above max_cvss_score "+formatScore(*m))
 			}
-		} else if sev, floor, ok := severityCVSSFloor(fd.Severity); ok && floor >= *m {
-			why = append(why, fmt.Sprintf("no CVSS score; severity %s is CVSS %s or more, at or above max_cvss_score %s",
-				sev, strconv.FormatFloat(floor, 'f', 1, 64), formatScore(*m)))
+		} else if sev, floor, ok := severityCVSSFloor(sev); ok && floor >= *m {
+			why = append(why, fmt.Sprintf("no CVSS score; %sseverity %s is CVSS %s or more, at or above max_cvss_score %s",
+				treated, sev, strconv.FormatFloat(floor, 'f', 1, 64), formatScore(*m)))
 		}
 	}
 	return why

@@ -66,12 +66,19 @@ type Policy struct {
 // not. Negligible and unknown (or empty, or unrecognised) severities have no
 // band, so a finding with no score and no such severity never counts under
 // MaxCVSSScore; FailOnSeverity "negligible" catches the negligible ones, and
-// one with an unknown severity and no score fails neither threshold.
+// one with an unknown severity and no score fails neither threshold unless
+// TreatUnknownAs gives it a severity.
+//
+// TreatUnknownAs, when set, is the severity a finding of unknown (or empty,
+// or unrecognised) severity is judged as, under both thresholds; unset keeps
+// grype's behaviour. Either way the decision counts the findings of unknown
+// severity no threshold could judge on their own data (Decision.UnknownSeverity).
 type VulnerabilityRule struct {
 	Action         string   `json:"action"`                     // "stop" (default when empty) or "warn"
 	FailOnSeverity string   `json:"fail_on_severity,omitempty"` // negligible|low|medium|high|critical: a finding at or above fails
 	MaxCVSSScore   *float64 `json:"max_cvss_score,omitempty"`   // a finding whose CVSS base score is >= this fails (0..10)
 	OnlyFixed      bool     `json:"only_fixed,omitempty"`       // findings whose fix_state is not "fixed" do not count
+	TreatUnknownAs string   `json:"treat_unknown_as,omitempty"` // negligible|low|medium|high|critical: the severity of a finding whose severity is unknown
 	Ignore         []Ignore `json:"ignore,omitempty"`
 	VEXDocuments   []string `json:"vex_documents,omitempty"` // OpenVEX JSON documents (the JSON text itself)
 }
@@ -379,6 +386,9 @@ func (r *VulnerabilityRule) validate(ps *problems) {
 	if r.FailOnSeverity != "" && severityRank(r.FailOnSeverity) < 0 {
 		ps.add("vulnerabilities.fail_on_severity", "%q is not a severity; use negligible, low, medium, high or critical", r.FailOnSeverity)
 	}
+	if r.TreatUnknownAs != "" && severityRank(r.TreatUnknownAs) < 0 {
+		ps.add("vulnerabilities.treat_unknown_as", "%q is not a severity; use negligible, low, medium, high or critical", r.TreatUnknownAs)
+	}
 	if v := r.MaxCVSSScore; v != nil && (math.IsNaN(*v) || *v < 0 || *v > 10) {
 		ps.add("vulnerabilities.max_cvss_score", "%v is outside 0..10", *v)
 	}
@@ -440,6 +450,7 @@ func (p *Policy) normalized() *Policy {
 		v := *r
 		v.Action = defaultAction(r.Action)
 		v.FailOnSeverity = strings.ToLower(strings.TrimSpace(r.FailOnSeverity))
+		v.TreatUnknownAs = strings.ToLower(strings.TrimSpace(r.TreatUnknownAs))
 		if r.MaxCVSSScore != nil {
 			m := *r.MaxCVSSScore
 			v.MaxCVSSScore = &m

@@ -122,7 +122,7 @@ func (d *gateDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 					"reason":   computedString("Which entry or statement waived it, and its reason."),
 				}},
 			},
-			"warnings": computedStrings("Warn-level violations and scan warnings, as readable messages."),
+			"warnings": computedStrings("Warn-level violations, how many findings were left unevaluated because their severity is unknown (or, with the policy's `treat_unknown_as`, the severity they were judged as), and scan warnings, as readable messages."),
 			"severity_counts": schema.MapAttribute{
 				MarkdownDescription: "How many findings the scans have of each severity, before exceptions, summed over the platforms gated (`platform_results` has each platform's).",
 				Computed:            true,
@@ -196,6 +196,9 @@ func (m *gateModel) fill(res *gate.Result) {
 			m.Warnings = append(m.Warnings, v.Rule+": "+onPlatform(v.Platform, res)+v.Message)
 		}
 	}
+	if w := unknownSeverityWarning(d); w != "" {
+		m.Warnings = append(m.Warnings, policy.RuleVulnerabilities+": "+w)
+	}
 	m.Warnings = append(m.Warnings, uniqueWarnings(res.Scans()...)...)
 	m.Warnings = append(m.Warnings, res.Warnings...)
 	m.SeverityCounts = map[string]int64{}
@@ -240,6 +243,9 @@ func report(diags *diag.Diagnostics, ref string, pol *policy.Policy, res *gate.R
 	for _, w := range res.Warnings {
 		diags.AddWarning("Image Gate Warning", w)
 	}
+	if w := unknownSeverityWarning(res.Decision); w != "" {
+		diags.AddWarning("Findings of Unknown Severity", fmt.Sprintf("%s: %s", subject, w))
+	}
 	if res.Decision.Passed || !enforce {
 		return
 	}
@@ -249,6 +255,23 @@ func report(diags *diag.Diagnostics, ref string, pol *policy.Policy, res *gate.R
 		return
 	}
 	diags.AddAttributeError(path.Root("reference"), "Image Failed Policy Gate", detail)
+}
+
+// unknownSeverityWarning says how many findings the decision could not
+// judge by severity, or how they were judged; "" when there were none.
+func unknownSeverityWarning(d policy.Decision) string {
+	n := d.UnknownSeverity
+	if n == 0 {
+		return ""
+	}
+	were := "were"
+	if n == 1 {
+		were = "was"
+	}
+	if d.UnknownTreatedAs != "" {
+		return fmt.Sprintf("%s of unknown severity %s evaluated as %s, as the policy's vulnerabilities.treat_unknown_as says.", plural(n, "finding"), were, d.UnknownTreatedAs)
+	}
+	return fmt.Sprintf("%s of unknown severity %s left unevaluated: the vulnerability database gives no severity for it or its aliases (CVE, GHSA) and no CVSS score could be compared, so neither fail_on_severity nor max_cvss_score can count it. Set the policy's vulnerabilities.treat_unknown_as to judge such findings as a severity.", plural(n, "finding"), were)
 }
 
 // listViolations lists violations readably, grouped under their platform

@@ -53,6 +53,7 @@ type vulnerabilityRuleModel struct {
 	FailOnSeverity types.String   `tfsdk:"fail_on_severity"`
 	MaxCVSSScore   types.Float64  `tfsdk:"max_cvss_score"`
 	OnlyFixed      types.Bool     `tfsdk:"only_fixed"`
+	TreatUnknownAs types.String   `tfsdk:"treat_unknown_as"`
 	Ignore         []ignoreModel  `tfsdk:"ignore"`
 	VEXDocuments   []types.String `tfsdk:"vex_documents"`
 }
@@ -117,14 +118,19 @@ func (r *policyResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 				Attributes: map[string]schema.Attribute{
 					"action": actionAttribute(),
 					"fail_on_severity": schema.StringAttribute{
-						MarkdownDescription: "A finding at or above this severity fails: `negligible`, `low`, `medium`, `high` or `critical`. \"Severity greater than medium, stop\" is `high`. Findings of unknown severity never meet it (use `max_cvss_score` for those with a score).",
+						MarkdownDescription: "A finding at or above this severity fails: `negligible`, `low`, `medium`, `high` or `critical`. \"Severity greater than medium, stop\" is `high`. Findings of unknown severity never meet it unless `treat_unknown_as` is set (or use `max_cvss_score` for those with a score).",
 						Optional:            true,
 						Validators:          []validator.String{stringvalidator.OneOf("negligible", "low", "medium", "high", "critical")},
 					},
 					"max_cvss_score": schema.Float64Attribute{
-						MarkdownDescription: "A finding whose highest CVSS base score is at or above this value (0 to 10) fails. A finding without a score is judged by the lower bound of its severity's CVSS v3 band (low 0.1, medium 4.0, high 7.0, critical 9.0); one with neither a score nor a known severity counts only under `fail_on_severity`.",
+						MarkdownDescription: "A finding whose highest CVSS base score is at or above this value (0 to 10) fails. A finding without a score is judged by the lower bound of its severity's CVSS v3 band (low 0.1, medium 4.0, high 7.0, critical 9.0); one with neither a score nor a known severity counts only when `treat_unknown_as` gives it a severity.",
 						Optional:            true,
 						Validators:          []validator.Float64{float64validator.Between(0, 10)},
+					},
+					"treat_unknown_as": schema.StringAttribute{
+						MarkdownDescription: "The severity a finding of unknown severity is judged as, under both `fail_on_severity` and `max_cvss_score` (when it has no CVSS score): `negligible`, `low`, `medium`, `high` or `critical`. A newly published CVE is often not scored yet; the scan first takes the severity from the records the database holds for its aliases (CVE, GHSA), and only findings still unknown are treated this way. When unset, such findings never meet a severity threshold, and the gate's warnings say how many were left unevaluated.",
+						Optional:            true,
+						Validators:          []validator.String{stringvalidator.OneOf("negligible", "low", "medium", "high", "critical")},
 					},
 					"only_fixed": schema.BoolAttribute{
 						MarkdownDescription: "Whether only findings with a released fix count. Defaults to false.",
@@ -240,10 +246,10 @@ func (m *policyModel) toPolicy() (p *policy.Policy, ok bool) {
 	}
 	p = &policy.Policy{Version: policy.Version, Name: m.Name.ValueString(), Description: m.Description.ValueString()}
 	if v := m.Vulnerabilities; v != nil {
-		if !known(v.Action, v.FailOnSeverity, v.MaxCVSSScore, v.OnlyFixed) {
+		if !known(v.Action, v.FailOnSeverity, v.MaxCVSSScore, v.OnlyFixed, v.TreatUnknownAs) {
 			return nil, false
 		}
-		r := &policy.VulnerabilityRule{Action: v.Action.ValueString(), FailOnSeverity: v.FailOnSeverity.ValueString(), OnlyFixed: v.OnlyFixed.ValueBool()}
+		r := &policy.VulnerabilityRule{Action: v.Action.ValueString(), FailOnSeverity: v.FailOnSeverity.ValueString(), OnlyFixed: v.OnlyFixed.ValueBool(), TreatUnknownAs: v.TreatUnknownAs.ValueString()}
 		if !v.MaxCVSSScore.IsNull() {
 			score := v.MaxCVSSScore.ValueFloat64()
 			r.MaxCVSSScore = &score
@@ -295,7 +301,7 @@ func (m *policyModel) fromPolicy(p *policy.Policy) {
 	}
 	m.Vulnerabilities, m.User, m.BaseImage, m.Registries = nil, nil, nil, nil
 	if v := p.Vulnerabilities; v != nil {
-		r := &vulnerabilityRuleModel{Action: types.StringValue(v.Action), FailOnSeverity: optionalString(v.FailOnSeverity), MaxCVSSScore: types.Float64Null(), OnlyFixed: types.BoolValue(v.OnlyFixed), VEXDocuments: strs(v.VEXDocuments)}
+		r := &vulnerabilityRuleModel{Action: types.StringValue(v.Action), FailOnSeverity: optionalString(v.FailOnSeverity), MaxCVSSScore: types.Float64Null(), OnlyFixed: types.BoolValue(v.OnlyFixed), TreatUnknownAs: optionalString(v.TreatUnknownAs), VEXDocuments: strs(v.VEXDocuments)}
 		if v.MaxCVSSScore != nil {
 			r.MaxCVSSScore = types.Float64Value(*v.MaxCVSSScore)
 		}

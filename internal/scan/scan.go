@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -503,13 +504,19 @@ func matchSBOM(ctx context.Context, db *vulndb.DB, doc []byte, e *Entry) ([]Vuln
 	if err != nil {
 		return nil, fmt.Errorf("reading the SBOM: %w", err)
 	}
-	// A matcher records per-run state: one per scan, over the shared database.
-	vm := grype.VulnerabilityMatcher{VulnerabilityProvider: db.Provider, Matchers: matchers()}
+	// A matcher records per-run state: one per scan, over the shared
+	// database. grype logs and drops the errors of a failed query, so the
+	// database is guarded: any error it returns fails the scan.
+	g, provider, ms := guarded(db, matchers())
+	vm := grype.VulnerabilityMatcher{VulnerabilityProvider: provider, Matchers: ms}
 	matches, _, err := vm.FindMatchesContext(ctx, pkgs, pctx)
 	if err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := g.err(); err != nil {
 		return nil, err
 	}
 	order := map[string]int{}
@@ -518,7 +525,11 @@ func matchSBOM(ctx context.Context, db *vulndb.DB, doc []byte, e *Entry) ([]Vuln
 	}
 	vulns := []Vulnerability{}
 	for _, m := range matches.Sorted() {
-		vulns = append(vulns, convert(db.Provider, m, e.Layers, order))
+		v, err := convert(db.Provider, m, e.Layers, order)
+		if err != nil {
+			return nil, fmt.Errorf("%w in %s", err, g.db)
+		}
+		vulns = append(vulns, v)
 	}
 	sort.SliceStable(vulns, func(i, j int) bool { return lessStrings(vulns[i].key(), vulns[j].key()) })
 	return dedupe(vulns), nil
@@ -554,7 +565,17 @@ func dedupe(vs []Vulnerability) []Vulnerability {
 	return out
 }
 
-func convert(mp vulnerability.MetadataProvider, m match.Match, layers map[string]string, order map[string]int) Vulnerability {
+// severityRank orders grype's severity names; unknown, empty or
+// unrecognised ones rank 0 or below.
+func severityRank(s string) int { return slices.Index(Severities, strings.ToLower(s)) }
+
+// convert turns a match into a finding. The CVSS scores, URLs and aliases
+// come from the vulnerability's own record and its related records (its CVE
+// or GHSA aliases); so does the severity when the own record has none, the
+// highest a related record gives, so a GHSA the database holds without a
+// severity is judged by its CVE. A related record that cannot be read is an
+// error, not a finding with less data.
+func convert(mp vulnerability.MetadataProvider, m match.Match, layers map[string]string, order map[string]int) (Vulnerability, error) {
 	vuln := m.Vulnerability
 	out := Vulnerability{
 		ID:             vuln.ID,
@@ -571,12 +592,16 @@ func convert(mp vulnerability.MetadataProvider, m match.Match, layers map[string
 		out.FixState = "unknown"
 	}
 	var urls []string
+	related := ""
 	consider := func(md *vulnerability.Metadata, own bool) {
 		if md == nil {
 			return
 		}
 		if own && md.Severity != "" {
 			out.Severity = strings.ToLower(md.Severity)
+		}
+		if sev := strings.ToLower(md.Severity); !own && severityRank(sev) > max(0, severityRank(related)) {
+			related = sev
 		}
 		if md.DataSource != "" {
 			urls = append(urls, md.DataSource)
@@ -595,9 +620,15 @@ func convert(mp vulnerability.MetadataProvider, m match.Match, layers map[string
 		if r.ID != vuln.ID {
 			aliases = append(aliases, r.ID)
 		}
-		if md, err := mp.VulnerabilityMetadata(r); err == nil {
-			consider(md, false)
+		md, err := mp.VulnerabilityMetadata(r) //nolint:staticcheck // the related records' metadata is only here
+		if err != nil {
+			return Vulnerability{}, fmt.Errorf("reading the metadata of %s, related to %s, for package %s@%s (%s): %w",
+				r.ID, vuln.ID, m.Package.Name, m.Package.Version, m.Package.Type, err)
 		}
+		consider(md, false)
+	}
+	if severityRank(out.Severity) <= 0 && related != "" {
+		out.Severity = related
 	}
 	out.Aliases = sortedUnique(aliases)
 	out.URLs = sortedUnique(urls)
@@ -611,7 +642,7 @@ func convert(mp vulnerability.MetadataProvider, m match.Match, layers map[string
 			best, out.LayerDigest = i, layers[loc.FileSystemID]
 		}
 	}
-	return out
+	return out, nil
 }
 
 func sortedUnique(in []string) []string {

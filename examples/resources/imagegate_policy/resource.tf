@@ -6,6 +6,7 @@ resource "imagegate_policy" "production" {
     fail_on_severity = "high"
     max_cvss_score   = 9.0
     only_fixed       = false
+    treat_unknown_as = "high" # a CVE not scored yet counts as high
     ignore = [{
       id      = "CVE-2021-23337"
       package = "lodash"
