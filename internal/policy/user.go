@@ -164,13 +164,6 @@ func firstPasswdEntry(name string, passwd []byte) ([]string, bool) {
 	return nil, false
 }
 
-// runtimeAtoi reads a numeric field of /etc/passwd as moby/sys/user does:
-// a field that does not parse counts as 0, one out of int range saturates.
-func runtimeAtoi(s string) int {
-	n, _ := strconv.Atoi(s)
-	return n
-}
-
 // uidOrigin explains, for a named user, where the UID the runtime reads
 // comes from when that is not plain: it returns the entry's description and
 // its UID field (ok false when the user has no entry).

@@ -117,6 +117,13 @@ const (
 	cannotStart
 )
 
+// runtimeAtoi reads a numeric field of /etc/passwd as moby/sys/user does:
+// a field that does not parse counts as 0, one out of int range saturates.
+func runtimeAtoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
 // trickyCases are USER values and account files on which a hand-written
 // parser is easily wrong.
 var trickyCases = []struct {
