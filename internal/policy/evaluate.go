@@ -2,11 +2,14 @@ package policy
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	sysuser "github.com/moby/sys/user"
 )
 
 // Facts is what the caller knows about one image. The engine trusts them as
@@ -368,13 +371,18 @@ func findingDescription(fd Finding) string {
 
 func formatScore(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
-// evaluateUser checks require_non_root. Only the UID decides root-ness: the
-// group part of USER does not make a user root or non-root. A named group
-// must also be in the image's /etc/group, or the container cannot start.
+// evaluateUser checks require_non_root. The USER is resolved exactly as
+// container runtimes resolve it (see ResolveUser), and only the UID decides
+// root-ness: the group part of USER does not make a user root or non-root.
+// The user and the group part are judged separately, so both are reported;
+// anything else the runtime would refuse (a named group missing from
+// /etc/group, an unreadable account file) fails too, since the container
+// could not start. A UID outside 0..2147483647 read from /etc/passwd fails
+// closed: runtimes convert it to 32 bits, which can give 0.
 func evaluateUser(r *UserRule, f Facts) []Violation {
-	user := strings.TrimSpace(f.Image.User)
-	name, groupSpec, _ := strings.Cut(user, ":")
-	subject := user
+	spec := f.Image.User
+	userArg, groupArg := splitUserSpec(spec)
+	subject := strings.TrimSpace(spec)
 	if subject == "" {
 		subject = "root"
 	}
@@ -382,43 +390,91 @@ func evaluateUser(r *UserRule, f Facts) []Violation {
 	violation := func(msg string) {
 		vs = append(vs, Violation{Rule: RuleUser, Action: r.Action, Subject: subject, Message: msg})
 	}
-	uid, _, err := resolveUID(name, f.Passwd)
+	// The user part alone: without /etc/group nothing about groups can fail.
+	uid, _, err := ResolveUser(userArg, f.Passwd, nil)
 	switch {
 	case err != nil:
 		violation(err.Error())
+	case uid < 0 || uid > maxID:
+		violation(uidOutOfRangeMessage(spec, userArg, uid, f.Passwd))
 	case uid != 0:
-	case user == "":
+	case spec == "":
 		violation("the image sets no USER, so it runs as root")
-	case name == "root" || name == "" || isNumeric(name):
-		violation(fmt.Sprintf("USER %q runs as root (UID 0)", user))
 	default:
-		violation(fmt.Sprintf("USER %q runs as root: %q has UID 0 in the image's /etc/passwd", user, name))
+		violation(rootMessage(spec, userArg, f.Passwd))
 	}
-	if msg := checkGroup(groupSpec, user, f.Group); msg != "" {
+	if msg := checkGroup(groupArg, spec, f.Group); msg != "" {
 		violation(msg)
+	}
+	if len(vs) == 0 {
+		if _, _, err := ResolveUser(spec, f.Passwd, f.Group); err != nil {
+			violation(err.Error())
+		}
 	}
 	return vs
 }
 
-// checkGroup returns why the container cannot start with the group part of
-// USER, or "". A numeric group needs no lookup; a named one, "root"
-// included, must be in /etc/group, as runc and containerd require.
-func checkGroup(groupSpec, user string, group []byte) string {
-	if groupSpec == "" || isNumeric(groupSpec) {
-		return ""
+// rootMessage says why USER resolves to UID 0, naming the /etc/passwd field
+// when the reason is not plain.
+func rootMessage(spec, userArg string, passwd []byte) string {
+	if userArg == "" || userArg == "0" {
+		return fmt.Sprintf("USER %q runs as root (UID 0)", spec)
 	}
-	for _, g := range parseDatabase(group, 3) {
-		if g.name == groupSpec {
-			return ""
-		}
+	if _, err := strconv.Atoi(userArg); err == nil {
+		return fmt.Sprintf("USER %q runs as root: %q is read as the numeric UID 0", spec, userArg)
 	}
-	if group == nil {
-		return fmt.Sprintf("group %q cannot be looked up because the image has no /etc/group, so the container cannot start with USER %q", groupSpec, user)
+	entry, field, hasField, ok := uidOrigin(userArg, passwd)
+	switch {
+	case !ok: // cannot happen: a named user resolved without an entry
+		return fmt.Sprintf("USER %q runs as root (UID 0)", spec)
+	case !hasField:
+		return fmt.Sprintf("USER %q resolves to UID 0: %s has no UID field, which container runtimes read as 0", spec, entry)
+	case field == "0" && userArg == "root":
+		return fmt.Sprintf("USER %q runs as root (UID 0)", spec)
+	case field == "0":
+		return fmt.Sprintf("USER %q runs as root: %q has UID 0 in the image's /etc/passwd", spec, userArg)
 	}
-	return fmt.Sprintf("group %q is not in the image's /etc/group, so the container cannot start with USER %q", groupSpec, user)
+	if _, err := strconv.Atoi(field); err != nil {
+		return fmt.Sprintf("USER %q resolves to UID 0: %s has a UID field %q that does not parse as a number, which container runtimes read as 0", spec, entry, field)
+	}
+	return fmt.Sprintf("USER %q resolves to UID 0: %s has the UID field %q, which container runtimes read as 0", spec, entry, field)
 }
 
-func isNumeric(s string) bool { _, ok := numericID(s); return ok }
+// uidOutOfRangeMessage explains a UID from /etc/passwd that runtimes do not
+// keep as is: they convert it to a 32-bit UID, which may be 0.
+func uidOutOfRangeMessage(spec, userArg string, uid int, passwd []byte) string {
+	origin := ""
+	if entry, field, _, ok := uidOrigin(userArg, passwd); ok {
+		origin = fmt.Sprintf(" (%s has the UID field %q)", entry, field)
+	}
+	effective := uint32(uid)
+	if effective == 0 {
+		return fmt.Sprintf("USER %q resolves to UID %d%s, outside 0 to %d; container runtimes convert it to the 32-bit UID 0, so it runs as root", spec, uid, origin, maxID)
+	}
+	return fmt.Sprintf("USER %q resolves to UID %d%s, outside 0 to %d; container runtimes convert it to the 32-bit UID %d, so the UID it runs with cannot be established", spec, uid, origin, maxID, effective)
+}
+
+// checkGroup returns why the container cannot start with the group part of
+// USER, or "". It resolves the group part as the runtime does with any user:
+// a numeric group must be in range, a named one, "root" included, must be in
+// /etc/group.
+func checkGroup(groupArg, spec string, group []byte) string {
+	if groupArg == "" {
+		return ""
+	}
+	_, _, err := ResolveUser("0:"+groupArg, nil, group)
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, sysuser.ErrNoGroupEntries) && group == nil:
+		return fmt.Sprintf("group %q cannot be looked up because the image has no /etc/group, so the container cannot start with USER %q", groupArg, spec)
+	case errors.Is(err, sysuser.ErrNoGroupEntries):
+		return fmt.Sprintf("group %q is not in the image's /etc/group, so the container cannot start with USER %q", groupArg, spec)
+	case errors.Is(err, sysuser.ErrRange):
+		return fmt.Sprintf("GID %q in USER %q is outside the range 0 to %d that container runtimes accept, so the container cannot start", groupArg, spec, maxID)
+	}
+	return err.Error()
+}
 
 // candidate is a BaseCandidate with what the engine concluded about it.
 type candidate struct {

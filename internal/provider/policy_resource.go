@@ -174,7 +174,7 @@ func (r *policyResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 				Attributes: map[string]schema.Attribute{
 					"action": actionAttribute(),
 					"require_non_root": schema.BoolAttribute{
-						MarkdownDescription: "Fail when the image runs as root. The USER is resolved against the image's own `/etc/passwd` and `/etc/group`: an empty USER, `root`, `0`, `0:0`, `root:<group>`, `0:<group>` and a named user whose UID is 0 are all root; a named user missing from `/etc/passwd` fails because its UID cannot be established, and a named group missing from `/etc/group` fails because the container could not start.",
+						MarkdownDescription: "Fail when the image runs as root. The USER is resolved against the image's own `/etc/passwd` and `/etc/group` exactly as runc, containerd and Docker resolve it (with `github.com/moby/sys/user`): lines are trimmed, the first matching line wins, and a missing or unparsable UID field counts as 0. An empty USER, `root`, `0`, `0:0`, `root:<group>`, `0:<group>` and a named user whose UID reads as 0 are all root, and the failure says why; a named user (`root` included) missing from `/etc/passwd` and a named group missing from `/etc/group` fail because the container could not start, and a UID outside 0 to 2147483647 fails because runtimes cut it to 32 bits, which can give 0.",
 						Optional:            true,
 						Computed:            true,
 						Default:             booldefault.StaticBool(false),
