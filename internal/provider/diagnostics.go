@@ -85,6 +85,11 @@ func scanError(diags *diag.Diagnostics, ref string, err error) {
 		diags.AddError("Vulnerability Database Unusable", detail+".\n\n"+dbErr.Hint())
 		return
 	}
+	var reqErr *scan.RequestError
+	if errors.As(err, &reqErr) {
+		diags.AddAttributeError(path.Root(reqErr.Attribute), "Invalid Scan Request", reqErr.Error()+".")
+		return
+	}
 	var re *registry.Error
 	if errors.As(err, &re) {
 		registryError(diags, err, path.Root("platforms"))

@@ -25,6 +25,16 @@ type PlatformResult struct {
 	*Result
 }
 
+// RequestError is a request that cannot be served as asked, whatever the
+// image and the database: Attribute names the setting at fault.
+type RequestError struct {
+	Attribute string
+	Err       error
+}
+
+func (e *RequestError) Error() string { return e.Err.Error() }
+func (e *RequestError) Unwrap() error { return e.Err }
+
 // ScanAll resolves the reference once and scans every image a runtime
 // could pick from it: each platform of an index (attestation manifests
 // skipped), or only those platforms names. An SBOM is made only for a
@@ -38,7 +48,7 @@ func (s *Scanner) ScanAll(ctx context.Context, req Request, platforms []string) 
 		return nil, err
 	}
 	if req.SBOMFormat != "" && len(set.Images) > 1 {
-		return nil, fmt.Errorf("sbom_format needs one image, but %s is an index of %d platforms: select one with platforms = [\"%s\"] to get its SBOM", req.Reference, len(set.Images), set.Images[0].Platform)
+		return nil, &RequestError{Attribute: "sbom_format", Err: fmt.Errorf("sbom_format needs one image, but %s is an index of %d platforms: select one with platforms = [\"%s\"] to get its SBOM", req.Reference, len(set.Images), set.Images[0].Platform)}
 	}
 	out := &SetResult{Digest: set.Digest.String(), PinnedReference: set.PinnedReference(), Index: set.Index}
 	for _, r := range set.Images {
