@@ -36,6 +36,24 @@ const (
 
 var allSecrets = []string{secretRegistryPassword, secretURLPassword, secretURLToken, secretEnvValue}
 
+// secretLines returns the lines of s that hold a secret, with the secret
+// masked and the line shortened, to say where a leak is.
+func secretLines(s string) string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		if found := findSecrets(line); len(found) > 0 {
+			for _, secret := range found {
+				line = strings.ReplaceAll(line, secret, "[LEAKED "+secret[:4]+"]")
+			}
+			if len(line) > 400 {
+				line = line[:400] + "…"
+			}
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
 func findSecrets(s string) []string {
 	var found []string
 	for _, secret := range allSecrets {
@@ -47,9 +65,9 @@ func findSecrets(s string) []string {
 }
 
 // secretsConfig is a provider with registry credentials and an update_url
-// carrying a password and a query token (unreachable, so the update check
-// fails with a warning that names the URL), an image data source and a
-// report-only gate on ref.
+// carrying a password and a query token, both from variables (the update_url
+// is unreachable, so the update check fails with a warning that names the
+// URL), an image data source and a report-only gate on ref.
 func secretsConfig(regHost, ref, dbDir, sbomDir, archive string) string {
 	return fmt.Sprintf(`
 terraform {
@@ -58,39 +76,49 @@ terraform {
   }
 }
 
+# The secrets come from the environment (TF_VAR_*), as in real use, so the
+# configuration text that the test harness itself logs holds none.
+variable "registry_password" {
+  type = string
+}
+
+variable "update_url" {
+  type = string
+}
+
 provider "imagegate" {
   insecure_registries = [%[1]q]
   max_retries         = 0
   registry_auth = [{
     address  = %[1]q
     username = "deploy"
-    password = %[2]q
+    password = var.registry_password
   }]
-  sbom_cache_dir = %[3]q
+  sbom_cache_dir = %[2]q
   vulnerability_db = {
-    cache_dir            = %[4]q
-    archive              = %[5]q
+    cache_dir            = %[3]q
+    archive              = %[4]q
     auto_update          = true
     require_update_check = false
-    update_url           = "http://deploy:%[6]s@127.0.0.1:1/latest.json?token=%[7]s"
+    update_url           = var.update_url
   }
 }
 
 data "imagegate_image" "app" {
-  reference = %[8]q
+  reference = %[5]q
 }
 
-resource "imagegate_policy" "p" {
-  name = "secrets"
-  vulnerabilities = {
-    fail_on_severity = "critical"
-  }
-}
-
+# A literal document, not imagegate_policy's: a data source that depends on
+# a resource still to be created is read at apply, and the plan must show
+# the gate's warnings.
 data "imagegate_gate" "app" {
-  reference = %[8]q
-  policy    = imagegate_policy.p.document
-  enforce   = false
+  reference = %[5]q
+  policy = jsonencode({
+    name            = "secrets"
+    version         = 1
+    vulnerabilities = { action = "stop", fail_on_severity = "critical" }
+  })
+  enforce = false
 }
 
 output "history" {
@@ -100,7 +128,7 @@ output "history" {
 output "gate_warnings" {
   value = data.imagegate_gate.app.warnings
 }
-`, regHost, secretRegistryPassword, sbomDir, dbDir, archive, secretURLPassword, secretURLToken, ref)
+`, regHost, sbomDir, dbDir, archive, ref)
 }
 
 // Nothing secret reaches state, plan output or logs: the registry
@@ -121,6 +149,12 @@ func TestAccSecretsNeverShown(t *testing.T) {
 	ref := reg.Ref("private/app:v1")
 	dbs := testutil.VulnDBs(t)
 	config := secretsConfig(reg.Host, ref, t.TempDir(), t.TempDir(), dbs.Old.Archive)
+
+	t.Setenv("TF_VAR_registry_password", secretRegistryPassword)
+	t.Setenv("TF_VAR_update_url", "http://deploy:"+secretURLPassword+"@127.0.0.1:1/latest.json?token="+secretURLToken)
+	if found := findSecrets(config); len(found) > 0 {
+		t.Fatalf("the configuration itself holds %v", found)
+	}
 
 	// TF_ACC_LOG_PATH sends the CLI's log and the in-process provider's
 	// (terraform-plugin-log's test sink) to one file, at TRACE.
@@ -143,11 +177,13 @@ func TestAccSecretsNeverShown(t *testing.T) {
 				statecheck.ExpectKnownValue("data.imagegate_image.app", tfjsonpath.New("env_names"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("API_TOKEN"), knownvalue.StringExact("PATH")})),
 			},
 			Check: func(s *terraform.State) error {
-				b, err := json.Marshal(s)
-				if err != nil {
+				var buf bytes.Buffer
+				enc := json.NewEncoder(&buf)
+				enc.SetEscapeHTML(false) // "<redacted>" as written
+				if err := enc.Encode(s); err != nil {
 					return err
 				}
-				state := string(b)
+				state := buf.String()
 				// Not vacuous: the state holds the image, the redacted
 				// history and the update warning with the redacted URL.
 				for _, want := range []string{reg.Host + "/private/app", "ENV API_TOKEN=<redacted>", redactedURL} {
@@ -181,7 +217,7 @@ func TestAccSecretsNeverShown(t *testing.T) {
 		}
 	}
 	if found := findSecrets(trace); len(found) > 0 {
-		t.Errorf("the trace log contains %v", found)
+		t.Errorf("the trace log contains %v, in:\n%s", found, secretLines(trace))
 	}
 
 	out := planOutput(t, config)
