@@ -183,8 +183,9 @@ func (p *imagegateProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 						Optional:            true,
 					},
 					"update_url": schema.StringAttribute{
-						MarkdownDescription: "The database listing (`latest.json`) or the base URL it is found under. Defaults to grype's public listing.",
+						MarkdownDescription: "The database listing (`latest.json`) or the base URL it is found under. Defaults to grype's public listing. Credentials in it (a user and password, or query tokens) are sent to the server but never shown: messages and warnings print the URL with them replaced by `<redacted>`.",
 						Optional:            true,
+						Sensitive:           true,
 					},
 					"auto_update": schema.BoolAttribute{
 						MarkdownDescription: "Whether to check `update_url` for a newer database before the first scan of each run, and install it. Defaults to true.",

@@ -233,7 +233,7 @@ func (res *Resolved) Inspect(ref string) (*Image, error) {
 		img.Size += l.Size
 	}
 	for _, h := range cf.History {
-		img.History = append(img.History, History{CreatedBy: redactBuildArgs(h.CreatedBy), EmptyLayer: h.EmptyLayer})
+		img.History = append(img.History, History{CreatedBy: redactEnvArgs(redactBuildArgs(h.CreatedBy)), EmptyLayer: h.EmptyLayer})
 	}
 	img.BaseImage = baseImage(m.Annotations, res.IndexAnn)
 	return img, nil

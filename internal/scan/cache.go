@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/imagegate/terraform-provider-imagegate/internal/private"
 )
 
 // cacheFormat versions the entry layout and the way it is made: bump it
@@ -124,7 +126,7 @@ func (c *Cache) untrusted() error {
 			c.checkErr = fmt.Errorf("creating the SBOM cache directory %s: %w", c.dir, err)
 			return
 		}
-		c.checkErr = checkPrivate(c.dir)
+		c.checkErr = private.Check(c.dir, "sbom_cache_dir")
 	})
 	return c.checkErr
 }

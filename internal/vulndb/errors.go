@@ -17,6 +17,12 @@ const (
 	KindChecksum
 	KindSchema
 	KindUpdate
+	// KindUntrusted is a database directory or file that other users can
+	// write, so they could decide what the gate finds.
+	KindUntrusted
+	// KindFuture is a database built later than this machine's clock
+	// allows: a wrong clock or a tampered database.
+	KindFuture
 )
 
 // Error is a database that cannot be used, naming what was found.
@@ -40,6 +46,10 @@ func (e *Error) Hint() string {
 		return "The gate will not pass on outdated vulnerability data. " + update + " Raise vulnerability_db.max_age only if older data is acceptable."
 	case KindCorrupt, KindChecksum, KindSchema:
 		return "Delete the database directory so it is not trusted again, then install a fresh one. " + update
+	case KindUntrusted:
+		return "The vulnerability database directory is a trust boundary: whoever can write it decides what the gate finds. Make vulnerability_db.cache_dir, its 6/ directory and 6/vulnerability.db owned by the user running Terraform and writable by no one else (chmod go-w), or point cache_dir at a private directory of your own."
+	case KindFuture:
+		return "A build time in the future means this machine's clock is wrong or the database was tampered with. Check the clock (NTP); if it is right, delete the database directory so it is not trusted again, then install a fresh one. " + update
 	case KindUpdate:
 		return "Check that vulnerability_db.update_url is reachable from where Terraform runs (and ca_cert, if it uses a private CA), or set require_update_check = false to fall back to the installed database when the check fails."
 	}

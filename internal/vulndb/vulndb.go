@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,6 +26,8 @@ import (
 	"github.com/anchore/grype/grype/db/v6/installation"
 	"github.com/anchore/grype/grype/vulnerability"
 	"github.com/spf13/afero"
+
+	"github.com/imagegate/terraform-provider-imagegate/internal/private"
 )
 
 // SchemaMajor is the database schema this build reads.
@@ -32,6 +35,11 @@ const SchemaMajor = 6
 
 // DefaultMaxAge is how old a database may be before scans refuse it.
 const DefaultMaxAge = 120 * time.Hour
+
+// ClockSkew is how far in the future a database's build time may be: a
+// little for clocks that disagree, no more, since a database from the
+// future would pass the age check for longer than max_age.
+const ClockSkew = time.Hour
 
 // Config says where the database lives and how it is kept current.
 type Config struct {
@@ -71,7 +79,7 @@ type Status struct {
 	SchemaVersion string
 	Checksum      string // of the database file, "xxh64:…", as import.json records it
 	Path          string
-	Source        string
+	Source        string // where it was downloaded from, credentials redacted
 }
 
 // DB is an opened database, safe for concurrent matching.
@@ -89,10 +97,12 @@ type Manager struct {
 	cfg Config
 	// sem serialises opening; a waiter gives up when its own context ends,
 	// since an update may take minutes.
-	sem  chan struct{}
-	done bool
-	db   *DB
-	err  error
+	sem chan struct{}
+	// scrub takes update_url's credentials out of every message.
+	scrub *scrubber
+	done  bool
+	db    *DB
+	err   error
 }
 
 // New validates cfg and returns a Manager; nothing is opened yet.
@@ -119,7 +129,15 @@ func New(cfg Config) (*Manager, error) {
 			return nil, fmt.Errorf("ca_cert %s: %w", cfg.CACert, err)
 		}
 	}
-	return &Manager{cfg: cfg, sem: make(chan struct{}, 1)}, nil
+	if _, err := url.Parse(cfg.UpdateURL); err != nil {
+		// url.Error quotes the URL; only the reason may be shown.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("update_url is not a valid URL: %w", err)
+	}
+	return &Manager{cfg: cfg, sem: make(chan struct{}, 1), scrub: newScrubber(cfg.UpdateURL)}, nil
 }
 
 // Get opens the database on first use (importing, updating and validating
@@ -133,6 +151,16 @@ func (m *Manager) Get(ctx context.Context) (*DB, error) {
 	defer func() { <-m.sem }()
 	if !m.done {
 		m.db, m.err = m.open(ctx)
+		m.err = m.scrub.scrubError(m.err)
+		if m.db != nil {
+			for i, w := range m.db.Warnings {
+				m.db.Warnings[i] = m.scrub.text(w)
+			}
+			if strings.Contains(m.db.Status.Source, "://") {
+				m.db.Status.Source = RedactURL(m.db.Status.Source)
+			}
+			m.db.Status.Source = m.scrub.text(m.db.Status.Source)
+		}
 		// A cancelled or timed-out read must not decide for later reads.
 		m.done = !errors.Is(m.err, context.Canceled) && !errors.Is(m.err, context.DeadlineExceeded)
 	}
@@ -165,8 +193,13 @@ func (m *Manager) installConfig() installation.Config {
 func (m *Manager) dbPath() string { return m.installConfig().DBFilePath() }
 
 func (m *Manager) open(ctx context.Context) (*DB, error) {
-	if err := os.MkdirAll(m.cfg.CacheDir, 0o755); err != nil {
+	if err := os.MkdirAll(m.cfg.CacheDir, 0o700); err != nil {
 		return nil, &Error{Kind: KindConfig, Path: m.cfg.CacheDir, Err: fmt.Errorf("creating the database cache directory: %w", err)}
+	}
+	// Whoever can write the directory decides what the gate finds, like the
+	// SBOM cache: checked before the lock file is even created in it.
+	if err := private.Check(m.cfg.CacheDir, "vulnerability_db.cache_dir"); err != nil {
+		return nil, &Error{Kind: KindUntrusted, Path: m.cfg.CacheDir, Err: err}
 	}
 	unlock, err := lockFile(ctx, filepath.Join(m.cfg.CacheDir, ".imagegate.lock"))
 	if err != nil {
@@ -190,8 +223,9 @@ func (m *Manager) open(ctx context.Context) (*DB, error) {
 		return nil, &Error{Kind: KindConfig, Path: m.cfg.CacheDir, Err: err}
 	}
 	out := &DB{}
+	installed := false
 	if m.cfg.Archive != "" {
-		if err := m.importArchive(cur); err != nil {
+		if installed, err = m.importArchive(cur); err != nil {
 			return nil, err
 		}
 	}
@@ -199,12 +233,18 @@ func (m *Manager) open(ctx context.Context) (*DB, error) {
 		return nil, err
 	}
 	if m.cfg.AutoUpdate {
-		if _, err := cur.Update(); err != nil {
+		updated, err := cur.Update()
+		installed = installed || updated
+		if err != nil {
 			if m.cfg.RequireUpdateCheck {
-				return nil, &Error{Kind: KindUpdate, Path: m.dbPath(), Err: fmt.Errorf("updating from %s: %w", m.cfg.UpdateURL, err)}
+				return nil, &Error{Kind: KindUpdate, Path: m.dbPath(), Err: fmt.Errorf("updating from %s: %w", m.scrub.safe, m.scrub.err(err))}
 			}
-			out.Warnings = append(out.Warnings, fmt.Sprintf("The vulnerability database update check against %s failed (%v); the installed database is used if it is valid and fresh enough.", m.cfg.UpdateURL, err))
+			out.Warnings = append(out.Warnings, fmt.Sprintf("The vulnerability database update check against %s failed (%v); the installed database is used if it is valid and fresh enough.", m.scrub.safe, m.scrub.err(err)))
 		}
+	}
+
+	if err := m.checkInstalled(installed); err != nil {
+		return nil, err
 	}
 
 	st := cur.Status()
@@ -213,6 +253,9 @@ func (m *Manager) open(ctx context.Context) (*DB, error) {
 	}
 	if !strings.HasPrefix(st.SchemaVersion, fmt.Sprintf("v%d.", SchemaMajor)) {
 		return nil, &Error{Kind: KindSchema, Path: st.Path, Built: st.Built, Err: fmt.Errorf("the database has schema %s, this provider reads schema %d", st.SchemaVersion, SchemaMajor)}
+	}
+	if ahead := st.Built.Sub(m.cfg.Now()); ahead > ClockSkew {
+		return nil, &Error{Kind: KindFuture, Path: st.Path, Built: st.Built, Err: fmt.Errorf("the database says it was built %s, %s after this machine's clock; more than the %s of clock skew allowed", st.Built.UTC().Format(time.RFC3339), ahead.Truncate(time.Minute), ClockSkew)}
 	}
 	if age := m.cfg.Now().Sub(st.Built); age > m.cfg.MaxAge {
 		return nil, &Error{Kind: KindStale, Path: st.Path, Built: st.Built, Err: fmt.Errorf("the database was built %s (%s ago), more than max_age %s", st.Built.UTC().Format(time.RFC3339), age.Truncate(time.Minute), m.cfg.MaxAge)}
@@ -243,23 +286,49 @@ func (m *Manager) statusError(err error) error {
 	return &Error{Kind: KindCorrupt, Path: path, Err: err}
 }
 
+// checkInstalled refuses a database directory or file that other users can
+// write. A database this open installed itself (under the lock) is first
+// made writable by its owner only, so a umask of 002 cannot make the
+// provider refuse its own download; one it found is only checked.
+func (m *Manager) checkInstalled(installed bool) error {
+	for _, p := range []string{filepath.Dir(m.dbPath()), m.dbPath()} {
+		fi, err := os.Stat(p)
+		if os.IsNotExist(err) {
+			continue // a missing database is reported by its status
+		}
+		if err != nil {
+			return &Error{Kind: KindConfig, Path: p, Err: err}
+		}
+		if perm := fi.Mode().Perm(); installed && perm&0o022 != 0 {
+			if err := os.Chmod(p, perm&^0o022); err != nil {
+				return &Error{Kind: KindConfig, Path: p, Err: fmt.Errorf("removing other users' write access: %w", err)}
+			}
+		}
+		if err := private.Check(p, "vulnerability_db.cache_dir"); err != nil {
+			return &Error{Kind: KindUntrusted, Path: p, Err: err}
+		}
+	}
+	return nil
+}
+
 // importArchive imports the configured archive when its content differs
-// from the one imported last (or no database is installed).
-func (m *Manager) importArchive(cur interface{ Import(string) error }) error {
+// from the one imported last (or no database is installed), and says
+// whether it did.
+func (m *Manager) importArchive(cur interface{ Import(string) error }) (bool, error) {
 	sum, err := fileSHA256(m.cfg.Archive)
 	if err != nil {
-		return &Error{Kind: KindConfig, Path: m.cfg.Archive, Err: fmt.Errorf("reading the archive: %w", err)}
+		return false, &Error{Kind: KindConfig, Path: m.cfg.Archive, Err: fmt.Errorf("reading the archive: %w", err)}
 	}
 	marker := filepath.Join(m.cfg.CacheDir, ".imagegate-archive.sha256")
 	if prev, err := os.ReadFile(marker); err == nil && string(prev) == sum {
 		if _, err := os.Stat(m.dbPath()); err == nil {
-			return nil
+			return false, nil
 		}
 	}
 	if err := cur.Import(m.cfg.Archive); err != nil {
-		return &Error{Kind: KindCorrupt, Path: m.cfg.Archive, Err: fmt.Errorf("importing the archive: %w", err)}
+		return false, &Error{Kind: KindCorrupt, Path: m.cfg.Archive, Err: fmt.Errorf("importing the archive: %w", err)}
 	}
-	return os.WriteFile(marker, []byte(sum), 0o644)
+	return true, os.WriteFile(marker, []byte(sum), 0o644)
 }
 
 func fileSHA256(path string) (string, error) {
