@@ -20,8 +20,13 @@ resource "imagegate_policy" "production" {
   }
 
   base_image = {
-    trusted = ["cgr.dev/chainguard/*", "registry.example.com/base/debian:12"]
-    require = true
+    trusted = [
+      "cgr.dev/chainguard/*",                # "*": one path segment (cgr.dev/chainguard/static)
+      "registry.example.com/golden/**",      # "**": any depth (registry.example.com/golden/team/node)
+      "registry.example.com/base/debian",    # any manifest of the repository its layers prove
+      "registry.example.com/base/alpine:3.20", # only the manifest the tag names now
+    ]
+    require = true # the default: an image that proves no trusted base by its layers fails
   }
 
   registries = {
