@@ -62,7 +62,7 @@ func TestBaseImageEvidence(t *testing.T) {
 	reg.Push(t, "unlabelled:1", build(debian, nil))
 	reg.Push(t, "unproved:1", build(other, nil))
 	g := newGate(t, reg)
-	pol := &policy.Policy{Version: 1, Name: "base", BaseImage: &policy.BaseImageRule{Trusted: []string{reg.Ref("base/debian:12")}, Require: true}}
+	pol := &policy.Policy{Version: 1, Name: "base", BaseImage: &policy.BaseImageRule{Trusted: []string{reg.Ref("base/debian:12")}}}
 	for ref, want := range map[string]string{"honest:1": "", "unlabelled:1": "", "forged:1": "layers", "unproved:1": "base"} {
 		res, err := g.Evaluate(context.Background(), gate.Request{Reference: reg.Ref(ref), Policy: pol})
 		if err != nil {
@@ -94,7 +94,7 @@ func TestUnreadableTrustedBaseIsAnError(t *testing.T) {
 	}
 	reg.Push(t, "app:1", img)
 	g := newGate(t, reg, private)
-	pol := &policy.Policy{Version: 1, Name: "base", BaseImage: &policy.BaseImageRule{Trusted: []string{private.Ref("base/debian:12")}, Require: true}}
+	pol := &policy.Policy{Version: 1, Name: "base", BaseImage: &policy.BaseImageRule{Trusted: []string{private.Ref("base/debian:12")}}}
 	_, err = g.Evaluate(context.Background(), gate.Request{Reference: reg.Ref("app:1"), Policy: pol})
 	if err == nil || !strings.Contains(err.Error(), "reading trusted base image") {
 		t.Fatalf("an unreadable trusted base: %v", err)

@@ -174,7 +174,7 @@ func TestImageWithoutPlatform(t *testing.T) {
 	reg.Push(t, "base/debian:12", base)
 	reg.Push(t, "app:1", noPlatform(platformImage(t, "amd64", "app", debian)))
 	g := newGate(t, reg)
-	pol := &policy.Policy{Version: 1, Name: "base", BaseImage: &policy.BaseImageRule{Trusted: []string{reg.Ref("base/debian:12")}, Require: true}}
+	pol := &policy.Policy{Version: 1, Name: "base", BaseImage: &policy.BaseImageRule{Trusted: []string{reg.Ref("base/debian:12")}}}
 	res, err := g.Evaluate(context.Background(), gate.Request{Reference: reg.Ref("app:1"), Policy: pol})
 	if err != nil {
 		t.Fatal(err)

@@ -132,7 +132,8 @@ func TestBaseImage(t *testing.T) {
 			if img.DiffIDs == nil {
 				img.DiffIDs = layers
 			}
-			p := &Policy{BaseImage: &BaseImageRule{Trusted: trusted, Require: tt.require}}
+			require := tt.require
+			p := &Policy{BaseImage: &BaseImageRule{Trusted: trusted, Require: &require}}
 			d := Evaluate(p, Facts{Now: now, Image: img, BaseCandidates: tt.cands})
 			if tt.wantSubj == "" {
 				if !d.Passed || len(d.Violations) != 0 {
@@ -140,7 +141,11 @@ func TestBaseImage(t *testing.T) {
 				}
 				return
 			}
-			want := []Violation{{Rule: RuleBaseImage, Action: ActionStop, Subject: tt.wantSubj, Message: tt.wantMsg}}
+			msg := tt.wantMsg
+			if tt.wantSubj == "base image" { // unannotated: the message says how to nominate or pin a base
+				msg += unannotatedNote
+			}
+			want := []Violation{{Rule: RuleBaseImage, Action: ActionStop, Subject: tt.wantSubj, Message: msg}}
 			if d.Passed || !equalViolations(d.Violations, want) {
 				t.Errorf("got  %+v\nwant %+v", d.Violations, want)
 			}
@@ -148,8 +153,16 @@ func TestBaseImage(t *testing.T) {
 	}
 }
 
+// unannotatedNote ends the message of an unannotated image that proves none
+// of TestBaseImage's trusted bases.
+const unannotatedNote = ". The image has no base annotations; " +
+	"if the image was built on an earlier manifest of alpine:3.20 (the tag has moved since), trust the repository entry without the tag and annotate the image with " +
+	"org.opencontainers.image.base.name and org.opencontainers.image.base.digest naming that manifest, or list that manifest by digest; " +
+	"a repository entry or glob (cgr.dev/chainguard/*) is compared only with the manifest the image's annotations name (and a repository entry with its latest tag), " +
+	"since a registry cannot list every manifest a repository ever had: annotate the image with org.opencontainers.image.base.name and org.opencontainers.image.base.digest, or list the base by digest"
+
 func TestBaseImageWarn(t *testing.T) {
-	p := &Policy{BaseImage: &BaseImageRule{Action: ActionWarn, Trusted: []string{"cgr.dev/chainguard/*"}, Require: true}}
+	p := &Policy{BaseImage: &BaseImageRule{Action: ActionWarn, Trusted: []string{"cgr.dev/chainguard/*"}}}
 	d := Evaluate(p, Facts{Image: Image{Repository: "ghcr.io/a/b", DiffIDs: []string{"sha256:a"}}})
 	if !d.Passed || len(d.Violations) != 1 || d.Violations[0].Action != ActionWarn {
 		t.Errorf("got %+v", d)

@@ -147,7 +147,14 @@ type Suppression struct {
 // must be trusted; a claimed trusted base that no candidate proves is a
 // violation unless another trusted base is proved; an annotated untrusted
 // base fails unless a trusted base is proved.
-// Without annotations, require decides whether an unproved base fails.
+// Without annotations, require (true unless set to false) decides whether an
+// unproved base fails: a tag entry is compared with the manifest its tag
+// names now and a repository entry with its latest tag, and the message says
+// how to nominate an earlier manifest (annotations) or trust it (a digest).
+// A repository entry (no tag, no digest) or glob trusts any manifest of its
+// repositories that the layers prove, so an image built on an earlier
+// manifest of a moved tag passes it when its annotations nominate that
+// manifest.
 //
 // Registries: the repository must be under a trusted host or match a trusted
 // repository glob.
@@ -483,17 +490,29 @@ type candidate struct {
 	trusted bool // a trusted entry covers it
 }
 
+// trustedEntry is a parsed base_image.trusted entry with its text.
+type trustedEntry struct {
+	ref
+	text string
+}
+
+// repositoryText is the entry as written, less its tag: the repository entry
+// that trusts every manifest of the repository.
+func (e trustedEntry) repositoryText() string {
+	return strings.TrimSuffix(e.text, ":"+e.tag)
+}
+
 // evaluateBaseImage checks that a trusted base is proved by the image's
 // layers; an annotation alone proves nothing.
 func evaluateBaseImage(r *BaseImageRule, f Facts) []Violation {
-	var entries []ref
+	var entries []trustedEntry
 	for _, s := range r.Trusted {
 		if e, err := parseRef(s); err == nil {
-			entries = append(entries, e)
+			entries = append(entries, trustedEntry{ref: e, text: s})
 		}
 	}
 	trusted := func(repo string, digests, tags []string) bool {
-		return slices.ContainsFunc(entries, func(e ref) bool { return e.matches(repo, digests, tags) })
+		return slices.ContainsFunc(entries, func(e trustedEntry) bool { return e.matches(repo, digests, tags) })
 	}
 	var cands []candidate
 	provedTrusted := false
@@ -522,15 +541,17 @@ func evaluateBaseImage(r *BaseImageRule, f Facts) []Violation {
 		}
 		claimTrusted := trusted(cl.repo, cl.digests(), cl.tags())
 		if cl.repo == "" { // only a digest: trusted when an entry pins it
-			claimTrusted = slices.ContainsFunc(entries, func(e ref) bool { return e.digest != "" && e.digest == cl.digest })
+			claimTrusted = slices.ContainsFunc(entries, func(e trustedEntry) bool { return e.digest != "" && e.digest == cl.digest })
 		}
 		// A resolved candidate that is the claimed base and is trusted (say,
 		// an entry pins its platform digest while the annotation names its
 		// index) makes the claim one of a trusted base.
 		claimTrusted = claimTrusted || slices.ContainsFunc(fromClaim, func(c candidate) bool { return c.trusted })
+		if i := slices.IndexFunc(provedClaim, func(c candidate) bool { return !c.trusted }); i >= 0 {
+			return violation(cl.label, "base %s is not in the trusted list (its layers are the bottom of the image's; trusted: %s)%s",
+				cl.label, trustedList, movedTagHint(entries, cands, provedClaim[i], cl.tag))
+		}
 		switch {
-		case slices.ContainsFunc(provedClaim, func(c candidate) bool { return !c.trusted }):
-			return violation(cl.label, "base %s is not in the trusted list (its layers are the bottom of the image's; trusted: %s)", cl.label, trustedList)
 		case len(provedClaim) > 0 || provedTrusted:
 			return nil
 		case claimTrusted && len(fromClaim) == 0:
@@ -541,18 +562,85 @@ func evaluateBaseImage(r *BaseImageRule, f Facts) []Violation {
 			return violation(cl.label, "the image's annotations name base %s, which is not in the trusted list (%s), and no trusted base is proved by the image's layers", cl.label, trustedList)
 		}
 	}
-	if provedTrusted || !r.Require {
+	if provedTrusted || !r.Required() {
 		return nil
 	}
+	hint := unannotatedHint(entries)
 	if len(cands) == 0 {
-		return violation("base image", "a trusted base is required, but none of the trusted bases (%s) could be resolved to compare layers with", trustedList)
+		return violation("base image", "a trusted base is required, but none of the trusted bases (%s) could be resolved to compare layers with%s", trustedList, hint)
 	}
 	var tried []string
 	for _, c := range cands {
 		tried = append(tried, c.Repository+"@"+c.Digest)
 	}
 	slices.Sort(tried)
-	return violation("base image", "a trusted base is required, but the layers of no trusted base (%s) are the bottom of the image's; checked: %s", trustedList, strings.Join(tried, ", "))
+	return violation("base image", "a trusted base is required, but the layers of no trusted base (%s) are the bottom of the image's; checked: %s%s", trustedList, strings.Join(tried, ", "), hint)
+}
+
+// annotationNames names the annotations that nominate a base manifest.
+const annotationNames = "org.opencontainers.image.base.name and org.opencontainers.image.base.digest"
+
+// movedTagHint explains why a base proved by layers is not trusted when a
+// trusted entry names its repository by tag: the image was built on another
+// manifest of that repository, typically an earlier one of a tag that has
+// moved since. It suggests the repository entry, which trusts any manifest of
+// the repository the layers prove, and the digest pin. "" when no entry names
+// the repository by tag.
+func movedTagHint(entries []trustedEntry, cands []candidate, base candidate, claimedTag string) string {
+	for _, e := range entries {
+		if e.tag == "" || e.digest != "" || !matchRepository(e.repo, base.Repository) {
+			continue
+		}
+		now := ""
+		for _, c := range cands {
+			if c.Repository == base.Repository && slices.Contains(c.Tags, e.tag) && c.Digest != base.Digest {
+				now = c.Digest
+			}
+		}
+		repoEntry := e.repositoryText()
+		pin := base.Repository + "@" + base.Digest
+		if now != "" && claimedTag == e.tag {
+			return fmt.Sprintf(". Trusted entry %s now names %s: the tag has moved since the image was built. To trust any manifest of the repository that the image's layers prove, list the repository entry %s (no tag); or pin this base by digest: %s",
+				e.text, now, repoEntry, pin)
+		}
+		return fmt.Sprintf(". Trusted entry %s trusts only the manifest its tag names now. To trust any manifest of the repository that the image's layers prove, list the repository entry %s (no tag); or pin this base by digest: %s",
+			e.text, repoEntry, pin)
+	}
+	return ""
+}
+
+// unannotatedHint says what to do when an image without base annotations
+// proves no trusted base. A tag entry is compared with the manifest the tag
+// names now, and a repository entry or glob with no manifest the registry can
+// list: an image built on another manifest can only nominate it by
+// annotation (then a repository entry trusts it, when the layers prove it) or
+// be trusted by digest.
+func unannotatedHint(entries []trustedEntry) string {
+	var tagged, wide []string
+	for _, e := range entries {
+		switch {
+		case e.digest != "":
+		case e.tag != "":
+			tagged = append(tagged, e.text)
+		default:
+			wide = append(wide, e.text)
+		}
+	}
+	var hints []string
+	if len(tagged) > 0 {
+		slices.Sort(tagged)
+		hints = append(hints, fmt.Sprintf("if the image was built on an earlier manifest of %s (the tag has moved since), trust the repository entry without the tag and annotate the image with %s naming that manifest, or list that manifest by digest",
+			strings.Join(tagged, ", "), annotationNames))
+	}
+	if len(wide) > 0 {
+		slices.Sort(wide)
+		hints = append(hints, fmt.Sprintf("a repository entry or glob (%s) is compared only with the manifest the image's annotations name (and a repository entry with its latest tag), since a registry cannot list every manifest a repository ever had: annotate the image with %s, or list the base by digest",
+			strings.Join(wide, ", "), annotationNames))
+	}
+	if len(hints) == 0 {
+		return ""
+	}
+	return ". The image has no base annotations; " + strings.Join(hints, "; ")
 }
 
 // isLayerPrefix reports whether base is a non-empty prefix of layers.

@@ -110,12 +110,24 @@ type UserRule struct {
 
 // BaseImageRule requires the image to be built on a trusted base, proved by
 // its layers. Trusted entries are references by tag or digest
-// ("cgr.dev/chainguard/static:latest", "alpine@sha256:…") or repository globs
-// in path.Match syntax ("cgr.dev/chainguard/*").
+// ("cgr.dev/chainguard/static:latest", "alpine@sha256:…"), repositories
+// without a tag or digest ("registry.example.com/base/debian": any manifest
+// of it that the layers prove) or repository globs ("cgr.dev/chainguard/*",
+// "registry.example.com/base/**"; see matchRepository).
+//
+// Require, nil when absent, defaults to true: an image that no trusted base
+// is proved for fails even when its annotations name no base. The canonical
+// document always spells it out.
 type BaseImageRule struct {
 	Action  string   `json:"action"`
 	Trusted []string `json:"trusted"`
-	Require bool     `json:"require,omitempty"`
+	Require *bool    `json:"require"`
+}
+
+// Required reports whether an image must prove a trusted base: Require, or
+// true when it is absent.
+func (r *BaseImageRule) Required() bool {
+	return r.Require == nil || *r.Require
 }
 
 // RegistryRule requires the image's repository to come from a trusted
@@ -350,11 +362,17 @@ func (p *Policy) Validate() error {
 	if p.Version != 0 && p.Version != Version {
 		ps.add("version", "unsupported version %d; this provider understands version %d", p.Version, Version)
 	}
+	if p.Vulnerabilities == nil && p.User == nil && p.BaseImage == nil && p.Registries == nil {
+		ps.add("", "the policy has no rule, so it checks nothing: set at least one of vulnerabilities, user, base_image or registries")
+	}
 	if r := p.Vulnerabilities; r != nil {
 		r.validate(&ps)
 	}
 	if r := p.User; r != nil {
 		checkAction(&ps, "user.action", r.Action)
+		if !r.RequireNonRoot {
+			ps.add("user", "the rule checks nothing: set require_non_root = true or remove it")
+		}
 	}
 	if r := p.BaseImage; r != nil {
 		checkAction(&ps, "base_image.action", r.Action)
@@ -363,8 +381,12 @@ func (p *Policy) Validate() error {
 				ps.add(fmt.Sprintf("base_image.trusted[%d]", i), "%v", err)
 			}
 		}
-		if r.Require && len(r.Trusted) == 0 {
-			ps.add("base_image.trusted", "require is true but no base is trusted, so every image would fail")
+		switch {
+		case len(r.Trusted) > 0:
+		case r.Required():
+			ps.add("base_image.trusted", "no base is trusted, so every image would fail (require is true, the default); list at least one")
+		default:
+			ps.add("base_image", "the rule checks nothing: list the trusted bases in trusted or remove it")
 		}
 	}
 	if r := p.Registries; r != nil {
@@ -442,7 +464,8 @@ func defaultAction(a string) string {
 }
 
 // normalized returns a deep copy with defaults filled in: version 1, action
-// "stop", lower-case severity, trusted lists sorted without duplicates.
+// "stop", lower-case severity, base_image.require (true), trusted lists
+// sorted without duplicates.
 func (p *Policy) normalized() *Policy {
 	c := *p
 	c.Version = Version
@@ -463,7 +486,8 @@ func (p *Policy) normalized() *Policy {
 		c.User = &UserRule{Action: defaultAction(r.Action), RequireNonRoot: r.RequireNonRoot}
 	}
 	if r := p.BaseImage; r != nil {
-		c.BaseImage = &BaseImageRule{Action: defaultAction(r.Action), Trusted: sortedSet(r.Trusted), Require: r.Require}
+		require := r.Required()
+		c.BaseImage = &BaseImageRule{Action: defaultAction(r.Action), Trusted: sortedSet(r.Trusted), Require: &require}
 	}
 	if r := p.Registries; r != nil {
 		c.Registries = &RegistryRule{Action: defaultAction(r.Action), Trusted: sortedSet(r.Trusted)}
@@ -483,7 +507,8 @@ func sortedSet(s []string) []string {
 
 // Canonical validates the policy and returns its canonical JSON and the id of
 // those bytes, "sha256:<hex>". The canonical form has a fixed field order,
-// defaults filled in (version 1, action "stop", lower-case severity), trusted
+// defaults filled in (version 1, action "stop", lower-case severity,
+// base_image.require, which is always written: true unless false), trusted
 // lists sorted without duplicates, ignore entries in the given order, and each
 // VEX document re-encoded compactly with sorted keys. Policies that differ
 // only in key order, whitespace, defaults or trusted-list order share an id.

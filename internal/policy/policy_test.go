@@ -69,7 +69,7 @@ func TestParseErrorsNameTheFieldPath(t *testing.T) {
 		{"wrong type list", `{"registries": {"trusted": "ghcr.io"}}`, []string{`registries.trusted: must be a list, not "ghcr.io"`}},
 		{"wrong type object", `{"user": true}`, []string{"user: must be an object, not true"}},
 		{"wrong type in list", `{"registries": {"trusted": ["ghcr.io", 7]}}`, []string{"registries.trusted[1]: must be a string, not 7"}},
-		{"version", `{"version": 2}`, []string{"version: unsupported version 2; this provider understands version 1"}},
+		{"version", `{"version": 2, "user": {"require_non_root": true}}`, []string{"version: unsupported version 2; this provider understands version 1"}},
 		{"bad expires", `{` + okVuln + `,"ignore":[{"id":"a","reason":"r"},{"id":"b","reason":"r"},{"id":"c","reason":"r","expires":"2027-13-01"}]}}`,
 			[]string{`vulnerabilities.ignore[2].expires: "2027-13-01" is not an RFC 3339 date or timestamp`}},
 		{"every problem is listed", `{"vulnerabilities":{"action":"block","fail_on_severity":"extreme","max_cvss_score":11,
@@ -86,6 +86,7 @@ func TestParseErrorsNameTheFieldPath(t *testing.T) {
 				`vulnerabilities.ignore[1].expires: "31/01/2027" is not an RFC 3339 date or timestamp`,
 				`vulnerabilities.vex_documents[0]: not an OpenVEX document: @context is "", not https://openvex.dev/ns/…`,
 				`user.action: "Stop" is not an action; use "stop" or "warn"`,
+				`user: the rule checks nothing: set require_non_root = true or remove it`,
 				`base_image.trusted[0]: must not be empty`,
 				`base_image.trusted[1]: "cgr.dev/[chainguard/*" is not a valid glob: syntax error in pattern`,
 				`base_image.trusted[2]: "alpine:bad tag" contains whitespace`,
@@ -101,7 +102,24 @@ func TestParseErrorsNameTheFieldPath(t *testing.T) {
 		{"unknown is not a threshold", `{"vulnerabilities":{"fail_on_severity":"unknown"}}`,
 			[]string{`vulnerabilities.fail_on_severity: "unknown" is not a severity; use negligible, low, medium, high or critical`}},
 		{"require without trusted", `{"base_image":{"require":true,"trusted":[]}}`,
-			[]string{"base_image.trusted: require is true but no base is trusted, so every image would fail"}},
+			[]string{"base_image.trusted: no base is trusted, so every image would fail (require is true, the default); list at least one"}},
+		{"require by default without trusted", `{"base_image":{"action":"warn"}}`,
+			[]string{"base_image.trusted: no base is trusted, so every image would fail (require is true, the default); list at least one"}},
+		{"base_image checks nothing", `{"base_image":{"require":false,"trusted":[]}}`,
+			[]string{"base_image: the rule checks nothing: list the trusted bases in trusted or remove it"}},
+		{"user checks nothing", `{"name":"p","user":{}}`,
+			[]string{"user: the rule checks nothing: set require_non_root = true or remove it"}},
+		{"user switched off checks nothing", `{"name":"p","user":{"action":"warn","require_non_root":false}}`,
+			[]string{"user: the rule checks nothing: set require_non_root = true or remove it"}},
+		{"no rule at all", `{"version":1,"name":"p"}`,
+			[]string{"the policy has no rule, so it checks nothing: set at least one of vulnerabilities, user, base_image or registries"}},
+		{"every rule checks nothing", `{"name":"p","vulnerabilities":{},"user":{},"base_image":{"require":false},"registries":{}}`,
+			[]string{
+				"vulnerabilities: set fail_on_severity, max_cvss_score or both; without a threshold no finding can fail",
+				"user: the rule checks nothing: set require_non_root = true or remove it",
+				"base_image: the rule checks nothing: list the trusted bases in trusted or remove it",
+				"registries.trusted: no registry is trusted, so every image would fail; list at least one",
+			}},
 		{"registries without trusted", `{"registries":{"action":"warn"}}`,
 			[]string{"registries.trusted: no registry is trusted, so every image would fail; list at least one"}},
 		{"vex not json", `{` + okVuln + `,"vex_documents":["not json"]}}`,
@@ -156,11 +174,11 @@ func TestValidateProblemPaths(t *testing.T) {
 	if err := nilPolicy.Validate(); err == nil {
 		t.Error("nil policy validated")
 	}
-	if err := (&Policy{}).Validate(); err != nil {
-		t.Errorf("empty policy: %v", err)
+	var ve *ValidationError
+	if err := (&Policy{}).Validate(); !errors.As(err, &ve) || len(ve.Problems) != 1 || ve.Problems[0].Path != "" {
+		t.Errorf("a policy without rules validated: %v", err)
 	}
 	p := &Policy{Vulnerabilities: &VulnerabilityRule{MaxCVSSScore: f64(10.5), Ignore: []Ignore{{ID: "CVE-1"}}}}
-	var ve *ValidationError
 	if !errors.As(p.Validate(), &ve) {
 		t.Fatal("no ValidationError")
 	}
@@ -222,7 +240,7 @@ func TestCanonical(t *testing.T) {
 	  "version": 1, "timestamp": "2026-01-01T00:00:00Z", "author": "sec",
 	  "@id": "https://example.com/vex/1", "@context": "https://openvex.dev/ns/v0.2.0"
 	}`
-	b := `{"user":{"action":"stop","require_non_root":true},"base_image":{"action":"stop","trusted":["a.io/a","z.io/b"],"require":false},
+	b := `{"user":{"action":"stop","require_non_root":true},"base_image":{"action":"stop","trusted":["a.io/a","z.io/b"],"require":true},
 	  "vulnerabilities":{"vex_documents":[` + jsonString(reorderedVEX) + `],"action":"stop","ignore":[{"id":"B","reason":"r2"},{"id":"A","reason":"r1"}],"fail_on_severity":"high"},
 	  "registries":{"action":"stop","trusted":["ghcr.io","quay.io"]},"name":"p"}`
 	pa, err := Parse([]byte(a))
@@ -249,7 +267,7 @@ func TestCanonical(t *testing.T) {
 	}
 	want := `{"version":1,"name":"p","vulnerabilities":{"action":"stop","fail_on_severity":"high","ignore":[{"id":"B","reason":"r2"},{"id":"A","reason":"r1"}],` +
 		`"vex_documents":["{\"@context\":\"https://openvex.dev/ns/v0.2.0\",\"@id\":\"https://example.com/vex/1\",\"author\":\"sec\",\"statements\":[{\"justification\":\"vulnerable_code_not_present\",\"status\":\"not_affected\",\"vulnerability\":{\"name\":\"CVE-2024-0001\"}}],\"timestamp\":\"2026-01-01T00:00:00Z\",\"version\":1}"]},` +
-		`"user":{"action":"stop","require_non_root":true},"base_image":{"action":"stop","trusted":["a.io/a","z.io/b"]},"registries":{"action":"stop","trusted":["ghcr.io","quay.io"]}}`
+		`"user":{"action":"stop","require_non_root":true},"base_image":{"action":"stop","trusted":["a.io/a","z.io/b"],"require":true},"registries":{"action":"stop","trusted":["ghcr.io","quay.io"]}}`
 	if string(ca) != want {
 		t.Errorf("canonical:\n got %s\nwant %s", ca, want)
 	}
@@ -269,7 +287,8 @@ func TestCanonical(t *testing.T) {
 	for _, changed := range []string{
 		strings.Replace(a, `[{"reason":"r2","id":"B"},{"id":"A","reason":"r1"}]`, `[{"id":"A","reason":"r1"},{"reason":"r2","id":"B"}]`, 1),
 		strings.Replace(a, `"HIGH"`, `"critical"`, 1),
-		strings.Replace(a, `"require_non_root":true`, `"require_non_root":false`, 1),
+		strings.Replace(a, `"HIGH"`, `"critical"`, 1),
+		strings.Replace(a, `"base_image":{"trusted":["z.io/b","a.io/a"]}`, `"base_image":{"trusted":["z.io/b","a.io/a"],"require":false}`, 1),
 	} {
 		pc, err := Parse([]byte(changed))
 		if err != nil {
@@ -285,14 +304,15 @@ func TestCanonical(t *testing.T) {
 }
 
 func TestCanonicalMinimal(t *testing.T) {
-	got, id, err := (&Policy{Name: "x"}).Canonical()
+	rule := &UserRule{RequireNonRoot: true}
+	got, id, err := (&Policy{Name: "x", User: rule}).Canonical()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(got) != `{"version":1,"name":"x"}` {
+	if string(got) != `{"version":1,"name":"x","user":{"action":"stop","require_non_root":true}}` {
 		t.Errorf("got %s", got)
 	}
-	got2, id2, _ := (&Policy{Version: 1, Name: "x"}).Canonical()
+	got2, id2, _ := (&Policy{Version: 1, Name: "x", User: rule}).Canonical()
 	if string(got2) != string(got) || id2 != id {
 		t.Errorf("explicit version changes canonical form: %s", got2)
 	}

@@ -4,15 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // dockerHub is the registry host that docker.io and host-less names mean.
 const dockerHub = "index.docker.io"
 
 // ref is a parsed trusted entry or annotation: a normalised repository (which
-// may be a path.Match glob) with an optional tag and digest.
+// may be a glob, see matchRepository) with an optional tag and digest.
 type ref struct {
 	repo   string
 	tag    string
@@ -50,7 +52,7 @@ func parseRef(s string) (ref, error) {
 		}
 	}
 	r.repo = normalizeRepository(name)
-	if _, err := path.Match(r.repo, ""); err != nil {
+	if _, err := globRegexp(r.repo); err != nil {
 		return ref{}, fmt.Errorf("%q is not a valid glob: %w", s, err)
 	}
 	return r, nil
@@ -104,11 +106,107 @@ func normalizeHost(host string) string {
 	return host
 }
 
-// matchRepository reports whether a repository matches a pattern, with
-// path.Match semantics ("*" does not cross "/").
+// matchRepository reports whether a repository matches a pattern. Globs
+// follow sigstore policy-controller's image globs: "*" matches any run of
+// characters within one path segment (it never crosses "/"), "**" matches any
+// run of characters across segments, "?" one character other than "/", and
+// "[…]" a character class as in path.Match; "\" quotes the next character.
+// So "ghcr.io/acme/*" matches "ghcr.io/acme/app" but not
+// "ghcr.io/acme/team/app", which "ghcr.io/acme/**" matches. A pattern without
+// metacharacters matches only itself.
 func matchRepository(pattern, repo string) bool {
-	ok, _ := path.Match(pattern, repo)
-	return ok
+	if !isGlob(pattern) {
+		return pattern == repo
+	}
+	re, err := globRegexp(pattern)
+	return err == nil && re.MatchString(repo)
+}
+
+// isGlob reports whether a repository pattern has glob metacharacters.
+func isGlob(pattern string) bool { return strings.ContainsAny(pattern, `*?[\`) }
+
+// globRegexp compiles a glob (see matchRepository) to an anchored regular
+// expression. A malformed pattern (an unclosed class, a trailing "\") is an
+// error, as in path.Match.
+func globRegexp(pattern string) (*regexp.Regexp, error) {
+	// path.Match validates everything but "**", which to it is two stars.
+	if _, err := path.Match(pattern, ""); err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	b.WriteString("^")
+	for i := 0; i < len(pattern); {
+		switch c := pattern[i]; c {
+		case '*':
+			if strings.HasPrefix(pattern[i:], "**") {
+				b.WriteString(".*")
+				i += 2
+				for i < len(pattern) && pattern[i] == '*' {
+					i++
+				}
+				continue
+			}
+			b.WriteString("[^/]*")
+			i++
+		case '?':
+			b.WriteString("[^/]")
+			i++
+		case '\\':
+			r, n := utf8.DecodeRuneInString(pattern[i+1:])
+			b.WriteString(regexp.QuoteMeta(string(r)))
+			i += 1 + n
+		case '[':
+			n, class := globClass(pattern[i:])
+			b.WriteString(class)
+			i += n
+		default:
+			r, n := utf8.DecodeRuneInString(pattern[i:])
+			b.WriteString(regexp.QuoteMeta(string(r)))
+			i += n
+		}
+	}
+	b.WriteString("$")
+	return regexp.Compile(b.String())
+}
+
+// globClass translates the character class at the start of s, which
+// path.Match has validated, and returns its length in s. A negated class
+// never matches "/", so that a class stays within one segment.
+func globClass(s string) (int, string) {
+	var b strings.Builder
+	b.WriteString("[")
+	i := 1
+	if i < len(s) && s[i] == '^' {
+		b.WriteString("^/")
+		i++
+	}
+	for first := true; i < len(s); first = false {
+		if s[i] == ']' && !first {
+			i++
+			break
+		}
+		if s[i] == '-' {
+			b.WriteString("-")
+			i++
+			continue
+		}
+		if s[i] == '\\' {
+			i++
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		b.WriteString(classRune(r))
+		i += n
+	}
+	b.WriteString("]")
+	return i, b.String()
+}
+
+// classRune quotes a rune for use inside a regular-expression class.
+func classRune(r rune) string {
+	if r == '-' {
+		return `\-`
+	}
+	return regexp.QuoteMeta(string(r))
 }
 
 // matches reports whether a trusted entry covers an image identity: the
@@ -147,7 +245,7 @@ func parseRegistryEntry(s string) (registryEntry, error) {
 			return registryEntry{}, fmt.Errorf("%q contains whitespace", s)
 		}
 		host := normalizeHost(s)
-		if _, err := path.Match(host, ""); err != nil {
+		if _, err := globRegexp(host); err != nil {
 			return registryEntry{}, fmt.Errorf("%q is not a valid glob: %w", s, err)
 		}
 		return registryEntry{host: host}, nil

@@ -218,8 +218,9 @@ func TestEvaluateUser(t *testing.T) {
 }
 
 func TestUserRuleOffOrWarn(t *testing.T) {
+	// require_non_root false checks nothing: the policy is refused, not passed.
 	d := Evaluate(&Policy{User: &UserRule{RequireNonRoot: false}}, Facts{Image: Image{User: "root"}})
-	if !d.Passed || len(d.Violations) != 0 {
+	if d.Passed || len(d.Violations) != 1 || d.Violations[0].Rule != RulePolicy {
 		t.Errorf("require_non_root false: %+v", d)
 	}
 	d = Evaluate(&Policy{User: &UserRule{Action: ActionWarn, RequireNonRoot: true}}, Facts{Image: Image{User: "root"}})

@@ -97,7 +97,7 @@ func actionAttribute() schema.StringAttribute {
 
 func (r *policyResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "A container-image policy, as code: the rules an image must meet to pass `imagegate_gate`. Nothing is created remotely; the resource holds the canonical, versioned JSON `document`, which is computed at plan time so every change shows in the plan diff. The same JSON can be written by hand and passed to a gate with `file(\"policy.json\")`; both paths share one validator.",
+		MarkdownDescription: "A container-image policy, as code: the rules an image must meet to pass `imagegate_gate`. A policy must check something: one without rules, or with a rule that cannot fail (such as `user = {}`), is refused. Nothing is created remotely; the resource holds the canonical, versioned JSON `document`, which is computed at plan time so every change shows in the plan diff. The same JSON can be written by hand and passed to a gate with `file(\"policy.json\")`; both paths share one validator.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: "The SHA-256 of the canonical document, `sha256:…`.",
@@ -174,7 +174,7 @@ func (r *policyResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 				Attributes: map[string]schema.Attribute{
 					"action": actionAttribute(),
 					"require_non_root": schema.BoolAttribute{
-						MarkdownDescription: "Fail when the image runs as root. The USER is resolved against the image's own `/etc/passwd` and `/etc/group` exactly as runc, containerd and Docker resolve it (with `github.com/moby/sys/user`): lines are trimmed, the first matching line wins, and a missing or unparsable UID field counts as 0. An empty USER, `root`, `0`, `0:0`, `root:<group>`, `0:<group>` and a named user whose UID reads as 0 are all root, and the failure says why; a named user (`root` included) missing from `/etc/passwd` and a named group missing from `/etc/group` fail because the container could not start, and a UID outside 0 to 2147483647 fails because runtimes cut it to 32 bits, which can give 0.",
+						MarkdownDescription: "Fail when the image runs as root; it is the rule's only check, so a `user` rule without it is refused. The USER is resolved against the image's own `/etc/passwd` and `/etc/group` exactly as runc, containerd and Docker resolve it (with `github.com/moby/sys/user`): lines are trimmed, the first matching line wins, and a missing or unparsable UID field counts as 0. An empty USER, `root`, `0`, `0:0`, `root:<group>`, `0:<group>` and a named user whose UID reads as 0 are all root, and the failure says why; a named user (`root` included) missing from `/etc/passwd` and a named group missing from `/etc/group` fail because the container could not start, and a UID outside 0 to 2147483647 fails because runtimes cut it to 32 bits, which can give 0.",
 						Optional:            true,
 						Computed:            true,
 						Default:             booldefault.StaticBool(false),
@@ -182,21 +182,21 @@ func (r *policyResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 				},
 			},
 			"base_image": schema.SingleNestedAttribute{
-				MarkdownDescription: "Require a trusted base image, proved by layers: a trusted base's layers (same platform) must be a prefix of the image's. The `org.opencontainers.image.base.*` annotations name a candidate, but a label is not proof: an image whose annotations claim a trusted base its layers do not match fails.",
+				MarkdownDescription: "Require a trusted base image, proved by layers: a trusted base's layers (same platform) must be a prefix of the image's. The `org.opencontainers.image.base.name` and `org.opencontainers.image.base.digest` annotations nominate a candidate, but a label is not proof: an image whose annotations claim a trusted base its layers do not match fails.",
 				Optional:            true,
 				Attributes: map[string]schema.Attribute{
 					"action": actionAttribute(),
 					"trusted": schema.ListAttribute{
-						MarkdownDescription: "Trusted bases: references by tag or digest (`registry.example.com/base/debian:12`, `…@sha256:…`) and repository globs (`cgr.dev/chainguard/*`).",
+						MarkdownDescription: "Trusted bases. A reference by tag (`registry.example.com/base/debian:12`) trusts the manifest the tag names when the plan runs; by digest (`…@sha256:…`, a platform manifest or an index) that manifest only. A repository without tag or digest (`registry.example.com/base/debian`) trusts any manifest of it that the image's layers prove, such as an earlier manifest of a tag that has moved since the image was built; as no registry lists every manifest a repository ever had, that manifest must be nominated by the image's base annotations (the repository's `latest` is compared too). Repository globs follow sigstore policy-controller: `*` matches within one path segment (`cgr.dev/chainguard/*` trusts `cgr.dev/chainguard/static`, not `cgr.dev/chainguard/team/static`), `**` across segments (`registry.example.com/base/**` trusts every repository under `base/`); a glob, like a repository entry, is compared with the manifest the annotations nominate. Names are matched fully qualified: `alpine` is `index.docker.io/library/alpine`.",
 						Required:            true,
 						ElementType:         types.StringType,
 						Validators:          []validator.List{listvalidator.SizeAtLeast(1)},
 					},
 					"require": schema.BoolAttribute{
-						MarkdownDescription: "Whether an image whose base cannot be established fails. Defaults to false: then only an untrusted or forged base fails.",
+						MarkdownDescription: "Whether an image must prove one of the trusted bases by its layers. Defaults to true: an image that proves none fails, with or without base annotations. Set it to false to fail only an image whose annotations name an untrusted base or a trusted base its layers do not match (an image that names no base then passes).",
 						Optional:            true,
 						Computed:            true,
-						Default:             booldefault.StaticBool(false),
+						Default:             booldefault.StaticBool(true),
 					},
 				},
 			},
@@ -206,7 +206,7 @@ func (r *policyResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 				Attributes: map[string]schema.Attribute{
 					"action": actionAttribute(),
 					"trusted": schema.ListAttribute{
-						MarkdownDescription: "Trusted registry hosts (`ghcr.io`) or repository globs (`ghcr.io/acme/*`).",
+						MarkdownDescription: "Trusted registry hosts (`ghcr.io`, `*.example.com`) or repository globs: `*` matches within one path segment (`ghcr.io/acme/*` trusts `ghcr.io/acme/app`, not `ghcr.io/acme/team/app`), `**` across segments (`ghcr.io/acme/**` trusts both).",
 						Required:            true,
 						ElementType:         types.StringType,
 						Validators:          []validator.List{listvalidator.SizeAtLeast(1)},
@@ -276,7 +276,11 @@ func (m *policyModel) toPolicy() (p *policy.Policy, ok bool) {
 		if !ok || !known(b.Action, b.Require) {
 			return nil, false
 		}
-		p.BaseImage = &policy.BaseImageRule{Action: b.Action.ValueString(), Trusted: trusted, Require: b.Require.ValueBool()}
+		p.BaseImage = &policy.BaseImageRule{Action: b.Action.ValueString(), Trusted: trusted}
+		if !b.Require.IsNull() { // null in config: the default, as the plan will fill it
+			require := b.Require.ValueBool()
+			p.BaseImage.Require = &require
+		}
 	}
 	if g := m.Registries; g != nil {
 		trusted, ok := strs(g.Trusted)
@@ -314,7 +318,7 @@ func (m *policyModel) fromPolicy(p *policy.Policy) {
 		m.User = &userRuleModel{Action: types.StringValue(u.Action), RequireNonRoot: types.BoolValue(u.RequireNonRoot)}
 	}
 	if b := p.BaseImage; b != nil {
-		m.BaseImage = &baseImageRuleModel{Action: types.StringValue(b.Action), Trusted: strs(b.Trusted), Require: types.BoolValue(b.Require)}
+		m.BaseImage = &baseImageRuleModel{Action: types.StringValue(b.Action), Trusted: strs(b.Trusted), Require: types.BoolValue(b.Required())}
 	}
 	if g := p.Registries; g != nil {
 		m.Registries = &registryRuleModel{Action: types.StringValue(g.Action), Trusted: strs(g.Trusted)}

@@ -21,8 +21,17 @@ resource "imagegate_policy" "production" {
   }
 
   base_image = {
-    trusted = ["cgr.dev/chainguard/*", "registry.example.com/base/debian:12"]
-    require = true
+    trusted = [
+      # "*" matches within one path segment: cgr.dev/chainguard/static.
+      "cgr.dev/chainguard/*",
+      # "**" matches across segments: registry.example.com/golden/team/node.
+      "registry.example.com/golden/**",
+      # No tag: any manifest of the repository that the image's layers prove.
+      "registry.example.com/base/debian",
+      # A tag: only the manifest the tag names when the plan runs.
+      "registry.example.com/base/alpine:3.20",
+    ]
+    require = true # the default: an image that proves no trusted base by its layers fails
   }
 
   registries = {
