@@ -71,8 +71,8 @@ type Result struct {
 
 // Platform is the decision for one image of the reference.
 type Platform struct {
-	// Platform is "os/arch[/variant]", or "" for a single image whose
-	// config names no platform.
+	// Platform is "os/arch[/variant]" of an index's image; "" for a
+	// single image.
 	Platform string
 	Image    *registry.Image
 	Scan     *scan.Result
@@ -177,7 +177,11 @@ func (g *Gate) evaluate(ctx context.Context, req Request, resolved *registry.Res
 		})
 	}
 	if req.Policy.BaseImage != nil {
-		if facts.BaseCandidates, err = g.baseCandidates(ctx, req.Policy.BaseImage.Trusted, img, resolved.Platform); err != nil {
+		platform := resolved.Platform
+		if platform == "" && img.OS != "" && img.Architecture != "" {
+			platform = strings.TrimSuffix(img.OS+"/"+img.Architecture+"/"+img.Variant, "/")
+		}
+		if facts.BaseCandidates, err = g.baseCandidates(ctx, req.Policy.BaseImage.Trusted, img, platform); err != nil {
 			return nil, err
 		}
 	}

@@ -105,7 +105,7 @@ func (d *gateDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 				MarkdownDescription: "Every violation, `stop` and `warn`, sorted by platform, then rule, subject and message.",
 				Computed:            true,
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"platform": computedString("The platform (`os/arch[/variant]`) of the image the violation was found in, or null for a single image whose config names no platform."),
+					"platform": computedString("The platform (`os/arch[/variant]`) of the image the violation was found in, or null when the reference names a single image."),
 					"rule":     computedString("The rule broken: `vulnerabilities`, `user`, `base_image`, `registries` or `policy`."),
 					"action":   computedString("`stop` (fails the gate) or `warn` (reported only)."),
 					"subject":  computedString("What broke the rule: a vulnerability and package, the user, the base image or the repository."),
@@ -132,7 +132,7 @@ func (d *gateDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 				MarkdownDescription: "One result per image gated, sorted by platform: a single image has one, an index one per platform.",
 				Computed:            true,
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"platform": computedString("The platform, `os/arch[/variant]`, or null for a single image whose config names no platform."),
+					"platform": computedString("The platform, `os/arch[/variant]`, or null when the reference names a single image."),
 					"digest":   computedString("The digest of the platform's image manifest."),
 					"passed":   schema.BoolAttribute{MarkdownDescription: "Whether this platform's image passed: no `stop` violation.", Computed: true},
 					"severity_counts": schema.MapAttribute{

@@ -83,9 +83,10 @@ func TestAccGateVulnerabilities(t *testing.T) {
 					statecheck.ExpectKnownValue("data.imagegate_gate.app", tfjsonpath.New("severity_counts").AtMapKey("high"), knownvalue.Int64Exact(1)),
 					statecheck.ExpectKnownValue("data.imagegate_gate.app", tfjsonpath.New("suppressed"), knownvalue.ListExact([]knownvalue.Check{
 						knownvalue.ObjectExact(map[string]knownvalue.Check{
-							"subject": knownvalue.StringExact("GHSA-35jh-r3h4-6jhm lodash@4.17.20"),
-							"source":  knownvalue.StringExact("ignore"),
-							"reason":  knownvalue.StringRegexp(regexp.MustCompile(`template\(\) is never called with user input.*2027-03-31`)),
+							"platform": knownvalue.Null(),
+							"subject":  knownvalue.StringExact("GHSA-35jh-r3h4-6jhm lodash@4.17.20"),
+							"source":   knownvalue.StringExact("ignore"),
+							"reason":   knownvalue.StringRegexp(regexp.MustCompile(`template\(\) is never called with user input.*2027-03-31`)),
 						}),
 					})),
 				},

@@ -130,7 +130,7 @@ func (d *scanDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 				MarkdownDescription: "Every package found, sorted by name, version, type and platform; null unless `include_packages` is true.",
 				Computed:            true,
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"platform": computedString("The platform of the image the package is in, or null for a single image whose config names no platform."),
+					"platform": computedString("The platform of the image the package is in, or null when the reference names a single image."),
 					"name":     computedString("The package name."),
 					"version":  computedString("The installed version."),
 					"type":     computedString("The package type, such as `deb`, `npm` or `go-module`."),
@@ -141,7 +141,7 @@ func (d *scanDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 				MarkdownDescription: "Every finding (a vulnerability in one package of one platform's image), sorted by id, then package name, version and platform, so an unchanged image and database give an empty plan.",
 				Computed:            true,
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"platform":          computedString("The platform of the image the finding is in, or null for a single image whose config names no platform."),
+					"platform":          computedString("The platform of the image the finding is in, or null when the reference names a single image."),
 					"id":                computedString("The vulnerability id as the database records it: a CVE, GHSA or GO id."),
 					"aliases":           computedStrings("Other ids of the same vulnerability, such as the CVE of a GHSA advisory, sorted."),
 					"severity":          computedString("grype's severity: `negligible`, `low`, `medium`, `high`, `critical` or `unknown`."),
@@ -167,7 +167,7 @@ func (d *scanDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 				MarkdownDescription: "One summary per image scanned, sorted by platform: a single image has one, an index one per platform.",
 				Computed:            true,
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"platform":      computedString("The platform, `os/arch[/variant]`, or null for a single image whose config names no platform."),
+					"platform":      computedString("The platform, `os/arch[/variant]`, or null when the reference names a single image."),
 					"digest":        computedString("The digest of the platform's image manifest."),
 					"package_count": schema.Int64Attribute{MarkdownDescription: "How many packages were found in this platform's image.", Computed: true},
 					"severity_counts": schema.MapAttribute{

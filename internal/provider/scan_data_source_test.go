@@ -58,6 +58,7 @@ func TestAccScan(t *testing.T) {
 						finding("CVE-2024-0727", "libssl3", "3.0.11-1~deb12u2", "medium", knownvalue.Float64Exact(5.5)),
 						finding("CVE-2024-0727", "openssl", "3.0.11-1~deb12u2", "medium", knownvalue.Float64Exact(5.5)),
 						knownvalue.ObjectExact(map[string]knownvalue.Check{
+							"platform":          knownvalue.Null(),
 							"id":                knownvalue.StringExact("GHSA-35jh-r3h4-6jhm"),
 							"aliases":           knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("CVE-2021-23337")}),
 							"severity":          knownvalue.StringExact("high"),

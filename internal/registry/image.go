@@ -75,8 +75,8 @@ type Resolved struct {
 	IndexDigest string
 	IndexAnn    map[string]string
 	Image       v1.Image
-	// Platform is "os/arch[/variant]" as the index or the config says, or
-	// "" for a single image whose config names no platform.
+	// Platform is "os/arch[/variant]" of an index's image, as the index
+	// (or, when it says nothing, the config) says; "" for a single image.
 	Platform string
 	// limits are the client's, applied by Limited.
 	limits limits

@@ -59,14 +59,17 @@ func (c *Client) ResolveAll(ctx context.Context, ref string, platforms []string)
 		if err != nil {
 			return nil, classify(ref, "reading image manifest", err)
 		}
+		// A single image is the one image whatever its config says, so
+		// its Platform stays "" and its config is read only to check a
+		// narrowing (a cached scan then needs no blob at all).
 		res := &Resolved{Ref: r, Digest: desc.Digest, Image: img, limits: c.limits()}
-		if res.Platform, err = configPlatform(ref, img); err != nil {
-			return nil, err
-		}
-		if len(want) > 0 && res.Platform != "" {
-			have, _ := ParsePlatform(res.Platform)
-			if !anyMatch(want, have) {
-				return nil, &Error{Kind: KindPlatform, Ref: ref, Err: fmt.Errorf("the reference names a single image for platform %s, not an index, so it has no image for %s", res.Platform, joinPlatforms(want))}
+		if len(want) > 0 {
+			p, err := configPlatform(ref, img)
+			if err != nil {
+				return nil, err
+			}
+			if have, err := ParsePlatform(p); err == nil && !anyMatch(want, have) {
+				return nil, &Error{Kind: KindPlatform, Ref: ref, Err: fmt.Errorf("the reference names a single image for platform %s, not an index, so it has no image for %s", p, joinPlatforms(want))}
 			}
 		}
 		set.Images = []*Resolved{res}

@@ -19,8 +19,8 @@ type SetResult struct {
 
 // PlatformResult is the scan of one image of a reference.
 type PlatformResult struct {
-	// Platform is "os/arch[/variant]", or "" for a single image whose
-	// config names no platform.
+	// Platform is "os/arch[/variant]" of an index's image; "" for a
+	// single image.
 	Platform string
 	*Result
 }
