@@ -201,7 +201,7 @@ func (g *Gate) baseCandidates(ctx context.Context, trusted []string, img *regist
 	refs := map[string]string{} // reference -> trusted entry it came from
 	for _, t := range trusted {
 		hosts[registryHost(t)] = true
-		if !strings.ContainsAny(t, "*?[") {
+		if !policy.IsGlob(t) {
 			refs[t] = t
 		}
 	}

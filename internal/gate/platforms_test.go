@@ -2,12 +2,16 @@ package gate_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/imagegate/terraform-provider-imagegate/internal/fixtures"
 	"github.com/imagegate/terraform-provider-imagegate/internal/gate"
@@ -201,3 +205,64 @@ func TestImageWithoutPlatform(t *testing.T) {
 		t.Errorf("nested index: %v", err)
 	}
 }
+
+// Runtimes choose an index entry by platform alone: an entry annotated as
+// an attestation but declaring a real platform is gated, and a non-image
+// entry with a real platform is refused rather than left unchecked.
+func TestEntriesARuntimeCouldPick(t *testing.T) {
+	reg := testutil.NewRegistry(t)
+	disguised := mutate.AppendManifests(testutil.Index(t, platformImage(t, "amd64", "app")), mutate.IndexAddendum{
+		Add: platformImage(t, "arm64", ""),
+		Descriptor: v1.Descriptor{
+			Platform:    &v1.Platform{OS: "linux", Architecture: "arm64"},
+			Annotations: map[string]string{"vnd.docker.reference.type": "attestation-manifest"},
+		},
+	})
+	reg.PushIndex(t, "app:disguised", disguised)
+	g := newGate(t, reg)
+	res, err := g.Evaluate(context.Background(), gate.Request{Reference: reg.Ref("app:disguised"), Policy: nonRoot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Decision.Passed || len(res.Platforms) != 2 {
+		t.Errorf("a root linux/arm64 entry annotated as an attestation was not gated: passed %v, %d platforms", res.Decision.Passed, len(res.Platforms))
+	}
+
+	// The arm64 image is in the repository, but the index lists it with a
+	// media type that is not an image's (ggcr cannot write such an index,
+	// so its JSON is put as it is).
+	amd, arm := platformImage(t, "amd64", "app"), platformImage(t, "arm64", "")
+	reg.Push(t, "app:amd", amd)
+	reg.Push(t, "app:arm", arm)
+	im, err := testutil.Index(t, amd).IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	armDigest, _ := arm.Digest()
+	armSize, _ := arm.Size()
+	im = im.DeepCopy()
+	im.Manifests = append(im.Manifests, v1.Descriptor{MediaType: "application/vnd.example.custom+json", Digest: armDigest, Size: armSize, Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}})
+	raw, err := json.Marshal(im)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag, err := name.ParseReference(reg.Ref("app:artifact"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Put(tag, rawManifest{raw, im.MediaType}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Evaluate(context.Background(), gate.Request{Reference: reg.Ref("app:artifact"), Policy: nonRoot}); err == nil || !strings.Contains(err.Error(), "not an image manifest") {
+		t.Errorf("a non-image entry for linux/arm64: %v", err)
+	}
+}
+
+// rawManifest is a manifest put as the bytes it is.
+type rawManifest struct {
+	raw       []byte
+	mediaType types.MediaType
+}
+
+func (m rawManifest) RawManifest() ([]byte, error)        { return m.raw, nil }
+func (m rawManifest) MediaType() (types.MediaType, error) { return m.mediaType, nil }

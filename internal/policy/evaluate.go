@@ -210,11 +210,11 @@ func evaluateVulnerabilities(r *VulnerabilityRule, f Facts) ([]Violation, []Supp
 	var ss []Suppression
 	unknown := 0
 	for _, fd := range f.Findings {
-		if unjudgedSeverity(r, fd) {
-			unknown++
-		}
+		// Findings of unknown severity are counted once exceptions and
+		// VEX statements had their say: a waived finding is not unjudged.
+		unjudged := unjudgedSeverity(r, fd)
 		why := countReasons(r, fd)
-		if len(why) == 0 {
+		if len(why) == 0 && !unjudged {
 			continue
 		}
 		subject := findingSubject(fd)
@@ -232,15 +232,25 @@ func evaluateVulnerabilities(r *VulnerabilityRule, f Facts) ([]Violation, []Supp
 			lapsed = append(lapsed, ig)
 		}
 		if active != nil {
-			reason := fmt.Sprintf("vulnerabilities.ignore[%d] (%s): %s", activeIndex, active.ID, active.Reason)
-			if active.Expires != "" {
-				reason += " (until " + active.Expires + ")"
+			if len(why) > 0 {
+				reason := fmt.Sprintf("vulnerabilities.ignore[%d] (%s): %s", activeIndex, active.ID, active.Reason)
+				if active.Expires != "" {
+					reason += " (until " + active.Expires + ")"
+				}
+				ss = append(ss, Suppression{Subject: subject, Source: "ignore", Reason: reason})
 			}
-			ss = append(ss, Suppression{Subject: subject, Source: "ignore", Reason: reason})
 			continue
 		}
 		if e, ok := vexDecision(vex, fd, f.Image); ok {
-			ss = append(ss, Suppression{Subject: subject, Source: "vex", Reason: e.reason()})
+			if len(why) > 0 {
+				ss = append(ss, Suppression{Subject: subject, Source: "vex", Reason: e.reason()})
+			}
+			continue
+		}
+		if unjudged {
+			unknown++
+		}
+		if len(why) == 0 {
 			continue
 		}
 		msg := findingDescription(fd) + "; " + strings.Join(why, " and ")

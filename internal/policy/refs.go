@@ -115,15 +115,16 @@ func normalizeHost(host string) string {
 // "ghcr.io/acme/team/app", which "ghcr.io/acme/**" matches. A pattern without
 // metacharacters matches only itself.
 func matchRepository(pattern, repo string) bool {
-	if !isGlob(pattern) {
+	if !IsGlob(pattern) {
 		return pattern == repo
 	}
 	re, err := globRegexp(pattern)
 	return err == nil && re.MatchString(repo)
 }
 
-// isGlob reports whether a repository pattern has glob metacharacters.
-func isGlob(pattern string) bool { return strings.ContainsAny(pattern, `*?[\`) }
+// IsGlob reports whether a trusted entry is a repository glob (it has glob
+// metacharacters) rather than a reference.
+func IsGlob(pattern string) bool { return strings.ContainsAny(pattern, `*?[\`) }
 
 // globRegexp compiles a glob (see matchRepository) to an anchored regular
 // expression. A malformed pattern (an unclosed class, a trailing "\") is an

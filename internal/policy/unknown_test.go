@@ -45,8 +45,10 @@ func TestTreatUnknownAs(t *testing.T) {
 			VulnerabilityRule{FailOnSeverity: "high", TreatUnknownAs: "critical"}, []Finding{with(unknown, func(f *Finding) { f.Severity = "medium" })}, 0, 0, ""},
 		{"critical: a score still decides under max_cvss_score",
 			VulnerabilityRule{MaxCVSSScore: f64(7), TreatUnknownAs: "critical"}, []Finding{with(unknown, func(f *Finding) { f.CVSSScore = f64(5) })}, 0, 0, ""},
-		{"critical: an ignore entry still suppresses",
-			VulnerabilityRule{FailOnSeverity: "high", TreatUnknownAs: "critical", Ignore: []Ignore{{ID: "CVE-2026-1", Reason: "not reachable"}}}, []Finding{unknown}, 0, 1, ""},
+		{"critical: an ignore entry still suppresses, and a waived finding is not counted",
+			VulnerabilityRule{FailOnSeverity: "high", TreatUnknownAs: "critical", Ignore: []Ignore{{ID: "CVE-2026-1", Reason: "not reachable"}}}, []Finding{unknown}, 0, 0, ""},
+		{"unset: a waived finding is not counted as unjudged",
+			VulnerabilityRule{FailOnSeverity: "high", Ignore: []Ignore{{ID: "CVE-2026-1", Reason: "not reachable"}}}, []Finding{unknown}, 0, 0, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -31,13 +31,11 @@ func (s *Set) PinnedReference() string {
 	return s.Ref.Context().Name() + "@" + s.Digest.String()
 }
 
-// annotationReferenceType marks buildx's attestation manifests in an index.
-const annotationReferenceType = "vnd.docker.reference.type"
-
 // ResolveAll resolves ref once and returns every image a runtime could pick
 // from it. For an index, that is every image manifest except attestation
 // manifests (buildx's unknown/unknown entries), which no runtime runs; a
-// nested index is refused, since its images could be run unchecked. When
+// nested index, or a non-image entry with a platform, is refused, since a
+// runtime could run it unchecked. When
 // platforms is not empty it narrows the set: each platform must be in the
 // index (or be the single image's), or the call fails naming what there is.
 func (c *Client) ResolveAll(ctx context.Context, ref string, platforms []string) (*Set, error) {
@@ -81,14 +79,21 @@ func (c *Client) ResolveAll(ctx context.Context, ref string, platforms []string)
 	}
 	var runnable []v1.Descriptor
 	for _, d := range im.Manifests {
+		// Runtimes pick an entry by its platform alone, whatever its
+		// annotations or media type say: only entries no runtime can pick
+		// (buildx's unknown/unknown attestations, artifacts without a
+		// platform) are skipped, and anything else that is not an image
+		// is refused rather than left unchecked.
+		unpickable := d.Platform == nil || (d.Platform.OS == "unknown" && d.Platform.Architecture == "unknown")
 		switch {
 		case d.MediaType.IsIndex():
 			return nil, &Error{Kind: KindUnsupported, Ref: ref, Err: fmt.Errorf("the index nests another index (%s); imagegate gates image manifests only, and would leave the nested images unchecked: flatten the index when you build it", d.Digest)}
-		case !d.MediaType.IsImage():
+		case !d.MediaType.IsImage() && unpickable:
 			continue // artifacts (signatures, SBOMs) are not runnable images
-		case d.Annotations[annotationReferenceType] == "attestation-manifest",
-			d.Platform != nil && d.Platform.OS == "unknown" && d.Platform.Architecture == "unknown":
-			continue
+		case !d.MediaType.IsImage():
+			return nil, &Error{Kind: KindUnsupported, Ref: ref, Err: fmt.Errorf("the index lists %s for platform %s with media type %q, which is not an image manifest; a runtime choosing by platform could still pull it, so it cannot be left unchecked: push it as an OCI or Docker image manifest", d.Digest, platformString(*d.Platform), d.MediaType)}
+		case d.Platform != nil && d.Platform.OS == "unknown" && d.Platform.Architecture == "unknown":
+			continue // buildx attestation manifests: no runtime runs them
 		}
 		runnable = append(runnable, d)
 	}

@@ -153,7 +153,18 @@ func (m guardedMatcher) PackageTypes() []syftPkg.Type { return m.inner.PackageTy
 
 func (m guardedMatcher) Type() match.MatcherType { return m.inner.Type() }
 
-func (m guardedMatcher) Match(_ vulnerability.Provider, p pkg.Package) ([]match.Match, []match.IgnoreFilter, error) {
+// Match also records the matcher's own errors (and panics, which grype
+// turns into errors): grype logs and drops those that are not fatal, and
+// with them that package's findings.
+func (m guardedMatcher) Match(_ vulnerability.Provider, p pkg.Package) (ms []match.Match, ignores []match.IgnoreFilter, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("matcher %s panicked: %v", m.inner.Type(), r)
+		}
+		if err != nil {
+			m.provider.g.record(&p, "matching with the "+string(m.inner.Type()), err)
+		}
+	}()
 	return m.inner.Match(m.provider.forPackage(p), p)
 }
 

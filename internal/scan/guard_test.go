@@ -16,6 +16,7 @@ import (
 	"github.com/anchore/grype/grype/match"
 	"github.com/anchore/grype/grype/pkg"
 	"github.com/anchore/grype/grype/vulnerability"
+	syftPkg "github.com/anchore/syft/syft/pkg"
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/imagegate/terraform-provider-imagegate/internal/fixtures"
@@ -263,5 +264,33 @@ func TestGuardConcurrent(t *testing.T) {
 	want := "reading the metadata of CVE-1 for package pkg00@1.0 (npm) in the vulnerability database at /db/vulnerability.db (built 2026-11-01T00:00:00Z): " + errDisk.Error() + " (and 49 more failed database queries)"
 	if err := g.err(); err == nil || err.Error() != want {
 		t.Fatalf("guard error %v, want %q", err, want)
+	}
+}
+
+// brokenMatcher fails or panics on every package, as a matcher's own bug
+// would; grype logs and drops such errors.
+type brokenMatcher struct{ panics bool }
+
+func (brokenMatcher) PackageTypes() []syftPkg.Type { return []syftPkg.Type{syftPkg.NpmPkg} }
+func (brokenMatcher) Type() match.MatcherType      { return match.JavascriptMatcher }
+func (m brokenMatcher) Match(vulnerability.Provider, pkg.Package) ([]match.Match, []match.IgnoreFilter, error) {
+	if m.panics {
+		panic("index out of range")
+	}
+	return nil, nil, errors.New("cannot parse version")
+}
+
+// A matcher's own error, not only a database error, fails the match.
+func TestGuardRecordsMatcherErrors(t *testing.T) {
+	for _, panics := range []bool{false, true} {
+		g := newGuard(vulndb.Status{Path: "/db/vulnerability.db"})
+		m := guardedMatcher{inner: brokenMatcher{panics: panics}, provider: &guardedProvider{inner: &failingProvider{failOn: -1}, g: g}}
+		if _, _, err := m.Match(nil, pkg.Package{Name: "lodash", Version: "4.17.20", Type: syftPkg.NpmPkg}); err == nil {
+			t.Errorf("panics=%v: no error from Match", panics)
+		}
+		err := g.err()
+		if err == nil || !strings.Contains(err.Error(), "lodash@4.17.20 (npm)") || !strings.Contains(err.Error(), "javascript-matcher") {
+			t.Errorf("panics=%v: guard error %v, want one naming the package and the matcher", panics, err)
+		}
 	}
 }

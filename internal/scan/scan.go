@@ -29,6 +29,7 @@ import (
 	"github.com/anchore/grype/grype/vulnerability"
 	"github.com/anchore/syft/syft"
 	"github.com/anchore/syft/syft/cataloging"
+	"github.com/anchore/syft/syft/sbom"
 	"github.com/anchore/syft/syft/source"
 	"github.com/anchore/syft/syft/source/stereoscopesource"
 	"golang.org/x/sync/singleflight"
@@ -399,6 +400,7 @@ func (s *Scanner) catalog(ctx context.Context, res *registry.Resolved, pinned st
 		e.Packages = append(e.Packages, Package{Name: p.Name, Version: p.Version, Type: string(p.Type), PURL: p.PURL})
 	}
 	sort.Slice(e.Packages, func(i, j int) bool { return lessStrings(e.Packages[i].key(), e.Packages[j].key()) })
+	withoutRawConfig(sb)
 	doc, err := encode(sb, FormatSyftJSON)
 	if err != nil {
 		return nil, err
@@ -658,4 +660,18 @@ func sortedUnique(in []string) []string {
 		}
 	}
 	return out
+}
+
+// withoutRawConfig drops the image config syft copies into the SBOM's
+// source (base64, in syft-json): it holds every ENV value and the
+// unredacted history, and the SBOM reaches state and the cache. Matching
+// never reads it.
+func withoutRawConfig(sb *sbom.SBOM) {
+	switch m := sb.Source.Metadata.(type) {
+	case source.ImageMetadata:
+		m.RawConfig = nil
+		sb.Source.Metadata = m
+	case *source.ImageMetadata:
+		m.RawConfig = nil
+	}
 }
