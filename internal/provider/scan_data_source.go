@@ -210,11 +210,7 @@ func (d *scanDataSource) Read(ctx context.Context, req datasource.ReadRequest, r
 		scanError(&resp.Diagnostics, m.Reference.ValueString(), err)
 		return
 	}
-	scans := make([]*scan.Result, len(res.Platforms))
-	for i, p := range res.Platforms {
-		scans[i] = p.Result
-	}
-	scanWarnings(&resp.Diagnostics, scans...)
+	scanWarnings(&resp.Diagnostics, res.Scans()...)
 	m.fill(res)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/anchore/grype/grype/distro"
@@ -75,6 +76,9 @@ type guardedProvider struct {
 	inner vulnerability.Provider
 	g     *guard
 	pkg   *pkg.Package
+	// failed is set once a query for pkg failed, so the matcher's error
+	// that merely passes it on is not recorded a second time.
+	failed atomic.Bool
 }
 
 var (
@@ -90,7 +94,7 @@ func (p *guardedProvider) PackageSearchNames(gp pkg.Package) []string {
 func (p *guardedProvider) FindVulnerabilities(criteria ...vulnerability.Criteria) ([]vulnerability.Vulnerability, error) {
 	vs, err := p.inner.FindVulnerabilities(criteria...)
 	if err != nil {
-		p.g.record(p.pkg, "searching for vulnerabilities", err)
+		p.fail("searching for vulnerabilities", err)
 	}
 	return vs, err
 }
@@ -99,7 +103,7 @@ func (p *guardedProvider) FindVulnerabilities(criteria ...vulnerability.Criteria
 func (p *guardedProvider) VulnerabilityMetadata(ref vulnerability.Reference) (*vulnerability.Metadata, error) {
 	md, err := p.inner.VulnerabilityMetadata(ref)
 	if err != nil {
-		p.g.record(p.pkg, "reading the metadata of "+ref.ID, err)
+		p.fail("reading the metadata of "+ref.ID, err)
 	}
 	return md, err
 }
@@ -113,7 +117,7 @@ func (p *guardedProvider) GetOperatingSystemEOL(d *distro.Distro) (*time.Time, *
 	}
 	eol, eoas, err := c.GetOperatingSystemEOL(d)
 	if err != nil {
-		p.g.record(p.pkg, "reading the end-of-life dates of "+d.String(), err)
+		p.fail("reading the end-of-life dates of "+d.String(), err)
 	}
 	return eol, eoas, err
 }
@@ -126,7 +130,7 @@ func (p *guardedProvider) DataProvenance() (map[string]vulnerability.DataProvena
 	}
 	dp, err := s.DataProvenance()
 	if err != nil {
-		p.g.record(p.pkg, "reading the data provenance", err)
+		p.fail("reading the data provenance", err)
 	}
 	return dp, err
 }
@@ -137,6 +141,12 @@ func (p *guardedProvider) Close() error { return nil }
 
 // forPackage is the provider bound to the package being matched, so an
 // error names it.
+// fail records a failed query.
+func (p *guardedProvider) fail(what string, err error) {
+	p.failed.Store(true)
+	p.g.record(p.pkg, what, err)
+}
+
 func (p *guardedProvider) forPackage(gp pkg.Package) *guardedProvider {
 	return &guardedProvider{inner: p.inner, g: p.g, pkg: &gp}
 }
@@ -157,15 +167,16 @@ func (m guardedMatcher) Type() match.MatcherType { return m.inner.Type() }
 // turns into errors): grype logs and drops those that are not fatal, and
 // with them that package's findings.
 func (m guardedMatcher) Match(_ vulnerability.Provider, p pkg.Package) (ms []match.Match, ignores []match.IgnoreFilter, err error) {
+	bound := m.provider.forPackage(p)
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("matcher %s panicked: %v", m.inner.Type(), r)
 		}
-		if err != nil {
+		if err != nil && !bound.failed.Load() {
 			m.provider.g.record(&p, "matching with the "+string(m.inner.Type()), err)
 		}
 	}()
-	return m.inner.Match(m.provider.forPackage(p), p)
+	return m.inner.Match(bound, p)
 }
 
 // guarded wraps the database and the matchers for one match.

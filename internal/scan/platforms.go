@@ -25,6 +25,15 @@ type PlatformResult struct {
 	*Result
 }
 
+// Scans lists the scan of each image.
+func (r *SetResult) Scans() []*Result {
+	out := make([]*Result, len(r.Platforms))
+	for i, p := range r.Platforms {
+		out[i] = p.Result
+	}
+	return out
+}
+
 // RequestError is a request that cannot be served as asked, whatever the
 // image and the database: Attribute names the setting at fault.
 type RequestError struct {

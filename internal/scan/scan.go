@@ -217,9 +217,16 @@ func (s *Scanner) ScanResolved(ctx context.Context, res *registry.Resolved, req 
 	if err := req.normalize(); err != nil {
 		return nil, err
 	}
+	// Open the database before pulling anything (a stale or missing
+	// database fails the scan without the cost of a pull), and before the
+	// deadline starts: a slow download is not the image's time.
+	db, err := s.db.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel, explain := s.bounded(ctx)
 	defer cancel()
-	out, err := s.scanResolved(ctx, res, req)
+	out, err := s.scanResolved(ctx, db, res, req)
 	return out, explain(pinnedName(res), err)
 }
 
@@ -227,13 +234,7 @@ func pinnedName(res *registry.Resolved) string {
 	return res.Ref.Context().Name() + "@" + res.Digest.String()
 }
 
-func (s *Scanner) scanResolved(ctx context.Context, res *registry.Resolved, req Request) (*Result, error) {
-	// Open the database before pulling anything: a stale or missing
-	// database fails the scan without the cost of a pull.
-	db, err := s.db.Get(ctx)
-	if err != nil {
-		return nil, err
-	}
+func (s *Scanner) scanResolved(ctx context.Context, db *vulndb.DB, res *registry.Resolved, req Request) (*Result, error) {
 	digest := res.Digest.String()
 	pinned := res.Ref.Context().Name() + "@" + digest
 	key := digest + "|" + string(req.Scope)
