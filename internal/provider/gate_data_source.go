@@ -271,7 +271,7 @@ func unknownSeverityWarning(d policy.Decision) string {
 	if d.UnknownTreatedAs != "" {
 		return fmt.Sprintf("%s of unknown severity %s evaluated as %s, as the policy's vulnerabilities.treat_unknown_as says.", plural(n, "finding"), were, d.UnknownTreatedAs)
 	}
-	return fmt.Sprintf("%s of unknown severity %s left unevaluated: the vulnerability database gives no severity for it or its aliases (CVE, GHSA) and no CVSS score could be compared, so neither fail_on_severity nor max_cvss_score can count it. Set the policy's vulnerabilities.treat_unknown_as to judge such findings as a severity.", plural(n, "finding"), were)
+	return fmt.Sprintf("%s of unknown severity %s left unevaluated: the vulnerability database gives no severity for such a finding or its aliases (CVE, GHSA) and has no CVSS score to compare, so neither fail_on_severity nor max_cvss_score can count it. Set the policy's vulnerabilities.treat_unknown_as to judge such findings as a severity.", plural(n, "finding"), were)
 }
 
 // listViolations lists violations readably, grouped under their platform
