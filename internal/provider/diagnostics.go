@@ -72,7 +72,7 @@ func registryError(diags *diag.Diagnostics, err error, platformAttr path.Path) {
 
 // scanError reports a failed scan: a database problem, a registry problem,
 // or a scan that could not finish. Never a partial result.
-func scanError(diags *diag.Diagnostics, ref string, err error) {
+func scanError(diags *diag.Diagnostics, ref string, err error, platformAttr path.Path) {
 	if limitError(diags, err) {
 		return
 	}
@@ -92,7 +92,7 @@ func scanError(diags *diag.Diagnostics, ref string, err error) {
 	}
 	var re *registry.Error
 	if errors.As(err, &re) {
-		registryError(diags, err, path.Root("platforms"))
+		registryError(diags, err, platformAttr)
 		return
 	}
 	diags.AddError("Image Scan Failed", fmt.Sprintf("%s could not be scanned completely: %v. A scan that cannot finish fails rather than report fewer vulnerabilities; retry, and check the image and the registry.", ref, err))

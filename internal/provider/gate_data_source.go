@@ -170,7 +170,7 @@ func (d *gateDataSource) Read(ctx context.Context, req datasource.ReadRequest, r
 		Policy:    pol,
 	})
 	if err != nil {
-		scanError(&resp.Diagnostics, m.Reference.ValueString(), err)
+		scanError(&resp.Diagnostics, m.Reference.ValueString(), err, platformsPath(m.Platform))
 		return
 	}
 	m.fill(res)

@@ -84,6 +84,12 @@ data "imagegate_gate" "app" {
 				ExpectError: regexp.MustCompile(`must be os/arch or os/arch/variant`),
 			},
 			{
+				// The deprecated platform still narrows, and an error about
+				// it points at it.
+				Config:      cfg("mixed", `  platform = "linux/s390x"`),
+				ExpectError: regexp.MustCompile(`(?s)Platform Not In Image.*platform\s+= "linux/s390x".*linux/amd64, linux/arm64`),
+			},
+			{
 				// Narrowed to the platform that passes, the gate approves
 				// that platform's manifest only.
 				Config: cfg("mixed", `  platforms = ["linux/amd64"]`),

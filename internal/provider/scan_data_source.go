@@ -207,7 +207,7 @@ func (d *scanDataSource) Read(ctx context.Context, req datasource.ReadRequest, r
 		SBOMFormat: m.SBOMFormat.ValueString(),
 	}, selectedPlatforms(m.Platform, m.Platforms))
 	if err != nil {
-		scanError(&resp.Diagnostics, m.Reference.ValueString(), err)
+		scanError(&resp.Diagnostics, m.Reference.ValueString(), err, platformsPath(m.Platform))
 		return
 	}
 	scanWarnings(&resp.Diagnostics, res.Scans()...)

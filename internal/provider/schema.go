@@ -64,6 +64,15 @@ func selectedPlatforms(platform types.String, platforms []string) []string {
 	return platforms
 }
 
+// platformsPath is the attribute a platform error belongs to: the
+// deprecated platform when the configuration uses it.
+func platformsPath(platform types.String) path.Path {
+	if platform.ValueString() != "" {
+		return path.Root("platform")
+	}
+	return path.Root("platforms")
+}
+
 func computedString(desc string) schema.StringAttribute {
 	return schema.StringAttribute{MarkdownDescription: desc, Computed: true}
 }
