@@ -28,6 +28,11 @@ func limitAttributes() map[string]schema.Attribute {
 			Optional:            true,
 			Validators:          []validator.Int64{int64validator.AtLeast(1)},
 		},
+		"max_index_images": schema.Int64Attribute{
+			MarkdownDescription: fmt.Sprintf("The most runnable images (platforms) a multi-platform index may list to be gated or scanned: each is pulled and scanned, so a hostile index of thousands fails at once instead. Defaults to %d.", registry.DefaultMaxIndexImages),
+			Optional:            true,
+			Validators:          []validator.Int64{int64validator.AtLeast(1)},
+		},
 		"max_image_size": schema.StringAttribute{
 			MarkdownDescription: "The most bytes the layers of one image may hold uncompressed, such as `20GiB`, `500MB` or a plain number of bytes. The bytes are counted while the layers are pulled, so an oversized image (or a compression bomb) fails its scan before it fills the disk. Defaults to `20GiB`.",
 			Optional:            true,
@@ -48,6 +53,9 @@ func limitAttributes() map[string]schema.Attribute {
 func applyLimits(cfg providerModel, opts *registry.Options, diags *diag.Diagnostics) []scan.Option {
 	if !cfg.MaxImageLayers.IsNull() {
 		opts.MaxImageLayers = int(min(cfg.MaxImageLayers.ValueInt64(), math.MaxInt32))
+	}
+	if !cfg.MaxIndexImages.IsNull() {
+		opts.MaxIndexImages = int(min(cfg.MaxIndexImages.ValueInt64(), math.MaxInt32))
 	}
 	if !cfg.MaxImageSize.IsNull() {
 		n, err := parseBytes(cfg.MaxImageSize, "")

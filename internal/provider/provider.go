@@ -103,6 +103,7 @@ type providerModel struct {
 	SBOMCacheDir       types.String          `tfsdk:"sbom_cache_dir"`
 	Enforce            types.Bool            `tfsdk:"enforce"`
 	MaxImageLayers     types.Int64           `tfsdk:"max_image_layers"`
+	MaxIndexImages     types.Int64           `tfsdk:"max_index_images"`
 	MaxImageSize       types.String          `tfsdk:"max_image_size"`
 	ScanTimeout        types.String          `tfsdk:"scan_timeout"`
 	MinTransferRate    types.String          `tfsdk:"min_transfer_rate"`

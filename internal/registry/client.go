@@ -63,6 +63,9 @@ type Options struct {
 	// MaxImageLayers bounds the layers of one image pulled through
 	// Resolved.Limited; 0 means DefaultMaxImageLayers.
 	MaxImageLayers int
+	// MaxIndexImages bounds the images ResolveAll takes from one index;
+	// 0 means DefaultMaxIndexImages.
+	MaxIndexImages int
 	// MaxImageSize bounds the uncompressed bytes of all layers of one image,
 	// counted while they are read; 0 means DefaultMaxImageSize.
 	MaxImageSize int64
@@ -106,6 +109,9 @@ func New(opts Options) (*Client, error) {
 	}
 	if opts.MaxImageLayers <= 0 {
 		opts.MaxImageLayers = DefaultMaxImageLayers
+	}
+	if opts.MaxIndexImages <= 0 {
+		opts.MaxIndexImages = DefaultMaxIndexImages
 	}
 	if opts.MaxImageSize <= 0 {
 		opts.MaxImageSize = DefaultMaxImageSize

@@ -14,6 +14,7 @@ import (
 // Defaults of the pull limits, for Options fields left at their zero value.
 const (
 	DefaultMaxImageLayers     = 256
+	DefaultMaxIndexImages     = 64
 	DefaultMaxImageSize       = int64(20) << 30 // 20 GiB uncompressed
 	DefaultMinTransferRate    = int64(1) << 10  // 1 KiB/s
 	DefaultTransferRateWindow = 30 * time.Second
@@ -22,6 +23,7 @@ const (
 // The provider settings the limits come from, named in every breach.
 const (
 	SettingMaxImageLayers  = "max_image_layers"
+	SettingMaxIndexImages  = "max_index_images"
 	SettingMaxImageSize    = "max_image_size"
 	SettingMinTransferRate = "min_transfer_rate"
 	SettingScanTimeout     = "scan_timeout"

@@ -282,3 +282,27 @@ func TestTricklingBlobFailsTheMinimumRate(t *testing.T) {
 		t.Errorf("the trickle held the pull for %s", d)
 	}
 }
+
+// An index of more runnable images than max_index_images is refused before
+// any of them is read; attestation entries do not count.
+func TestMaxIndexImages(t *testing.T) {
+	reg := testutil.NewRegistry(t)
+	var imgs []v1.Image
+	for _, arch := range []string{"amd64", "arm64", "s390x"} {
+		imgs = append(imgs, testutil.Image(t, testutil.Spec{Layers: []v1.Layer{testutil.Layer(t, testutil.Files{"a": []byte(arch)})}, Platform: v1.Platform{OS: "linux", Architecture: arch}}))
+	}
+	idx := testutil.Index(t, imgs...)
+	reg.PushIndex(t, "multi:v1", idx)
+	digest, _ := idx.Digest()
+	c := newClient(t, registry.Options{InsecureRegistries: []string{reg.Host}, MaxIndexImages: 2})
+	_, err := c.ResolveAll(context.Background(), reg.Ref("multi:v1"), nil)
+	le := limitErr(t, err, "max_index_images", reg.Ref("multi")+"@"+digest.String())
+	if le.Limit != "2" || !strings.Contains(err.Error(), "index of 3 runnable images") {
+		t.Errorf("message: %v", err)
+	}
+	ok := newClient(t, registry.Options{InsecureRegistries: []string{reg.Host}, MaxIndexImages: 3})
+	set, err := ok.ResolveAll(context.Background(), reg.Ref("multi:v1"), nil)
+	if err != nil || len(set.Images) != 3 {
+		t.Errorf("3 images within a limit of 3: %v", err)
+	}
+}

@@ -97,6 +97,12 @@ func (c *Client) ResolveAll(ctx context.Context, ref string, platforms []string)
 		}
 		runnable = append(runnable, d)
 	}
+	if len(runnable) > c.opts.MaxIndexImages {
+		pinned := r.Context().Name() + "@" + desc.Digest.String()
+		return nil, NewLimitError(pinned, SettingMaxIndexImages, fmt.Sprint(c.opts.MaxIndexImages),
+			fmt.Sprintf("is an index of %d runnable images, more than %s (%d)", len(runnable), SettingMaxIndexImages, c.opts.MaxIndexImages),
+			"each would be pulled and scanned; raise max_index_images in the provider configuration if the index is expected to be that large", nil)
+	}
 	seen := map[v1.Hash]bool{}
 	add := func(d v1.Descriptor) error {
 		if seen[d.Digest] {
