@@ -257,10 +257,8 @@ func selectPlatform(im *v1.IndexManifest, want v1.Platform) (v1.Descriptor, erro
 			continue
 		}
 		p := d.Platform
-		if p.OS == want.OS && p.Architecture == want.Architecture && (want.Variant == "" || p.Variant == want.Variant) {
-			if d.MediaType.IsImage() {
-				return d, nil
-			}
+		if anyMatch([]v1.Platform{want}, *p) && d.MediaType.IsImage() {
+			return d, nil
 		}
 		if p.OS != "unknown" { // attestation manifests carry unknown/unknown
 			available = append(available, platformString(*p))
