@@ -20,12 +20,14 @@ import (
 	"github.com/imagegate/terraform-provider-imagegate/internal/policy"
 	"github.com/imagegate/terraform-provider-imagegate/internal/registry"
 	"github.com/imagegate/terraform-provider-imagegate/internal/scan"
+	"github.com/imagegate/terraform-provider-imagegate/internal/verify"
 )
 
 // Gate evaluates images against policies. It is safe for concurrent use.
 type Gate struct {
 	registry *registry.Client
 	scanner  *scan.Scanner
+	verifier *verify.Verifier
 	now      func() time.Time
 	bases    sync.Map // reference|platform -> []*policy.BaseCandidate (nil when absent)
 }
@@ -35,7 +37,7 @@ func New(reg *registry.Client, scanner *scan.Scanner, now func() time.Time) *Gat
 	if now == nil {
 		now = time.Now
 	}
-	return &Gate{registry: reg, scanner: scanner, now: now}
+	return &Gate{registry: reg, scanner: scanner, verifier: verify.New(reg, now), now: now}
 }
 
 // Request is one evaluation.
@@ -67,6 +69,10 @@ type Result struct {
 	ApprovedReference string
 	// Warnings are the gate's own (the scans' are in Platforms).
 	Warnings []string
+	// Signatures are the verifications the signatures rule asked for: the
+	// digest the reference resolved to first, then each platform's when
+	// the rule is per_platform. Nil without the rule.
+	Signatures []policy.SignatureCheck
 }
 
 // Platform is the decision for one image of the reference.
@@ -111,6 +117,11 @@ func (g *Gate) Evaluate(ctx context.Context, req Request) (*Result, error) {
 			res.Decision.Suppressed = append(res.Decision.Suppressed, sp)
 		}
 	}
+	if r := req.Policy.Signatures; r != nil {
+		if err := g.signatures(ctx, req.Policy, set, res); err != nil {
+			return nil, err
+		}
+	}
 	if !res.Decision.Passed {
 		return res, nil
 	}
@@ -123,6 +134,42 @@ func (g *Gate) Evaluate(ctx context.Context, req Request) (*Result, error) {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("approved_reference is null: platforms selects %d of the index's platforms (%s) and leaves out %s, so neither the index digest (which would also hand out the platforms not gated) nor one platform's digest covers exactly what was gated. Remove platforms to gate and approve the whole index, or select exactly one platform.", len(set.Images), strings.Join(platformsOf(set.Images), ", "), strings.Join(set.Skipped, ", ")))
 	}
 	return res, nil
+}
+
+// signatures verifies the digest the reference resolved to and, when the
+// rule is per_platform, each platform gated, and adds the rule's
+// violations to the decision (and to each platform's own).
+func (g *Gate) signatures(ctx context.Context, p *policy.Policy, set *registry.Set, res *Result) error {
+	r := p.Signatures
+	digests := []policy.SignatureCheck{{}}
+	refs := []name.Digest{set.Ref.Context().Digest(set.Digest.String())}
+	if r.PerPlatform && set.Index {
+		for _, img := range set.Images {
+			digests = append(digests, policy.SignatureCheck{Platform: img.Platform})
+			refs = append(refs, img.Ref.Context().Digest(img.Digest.String()))
+		}
+	}
+	for i, ref := range refs {
+		vr, err := g.verifier.Verify(ctx, ref, r.Requirements)
+		if err != nil {
+			return fmt.Errorf("verifying the signatures of %s: %w", ref, err)
+		}
+		digests[i].Result = vr
+	}
+	res.Signatures = digests
+	d := policy.EvaluateSignatures(p, digests)
+	res.Decision.Passed = res.Decision.Passed && d.Passed
+	res.Decision.Violations = append(d.Violations, res.Decision.Violations...)
+	for i := range res.Platforms {
+		pl := &res.Platforms[i]
+		for _, v := range d.Violations {
+			if v.Platform != "" && v.Platform == pl.Platform {
+				pl.Decision.Violations = append(pl.Decision.Violations, v)
+				pl.Decision.Passed = pl.Decision.Passed && v.Action != policy.ActionStop
+			}
+		}
+	}
+	return nil
 }
 
 // Scans lists the scan of each platform gated.

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	sysuser "github.com/moby/sys/user"
+
+	"github.com/imagegate/terraform-provider-imagegate/internal/verify"
 )
 
 // Facts is what the caller knows about one image. The engine trusts them as
@@ -722,4 +724,53 @@ func evaluateRegistries(r *RegistryRule, f Facts) []Violation {
 	}
 	return []Violation{{Rule: RuleRegistries, Action: r.Action, Subject: repo,
 		Message: fmt.Sprintf("repository %s is not from a trusted registry (trusted: %s)", repo, strings.Join(r.Trusted, ", "))}}
+}
+
+// SignatureCheck is the verification of one digest of the image under
+// evaluation.
+type SignatureCheck struct {
+	// Platform is the platform whose manifest was verified, "" for the
+	// digest the reference resolved to (the index, or the single image).
+	Platform string
+	Result   *verify.Result
+}
+
+// EvaluateSignatures judges the signatures rule over the verification of
+// each digest the rule applies to: the digest the reference resolved to
+// and, with per_platform, each platform's manifest. A digest that did not
+// verify gives one violation per unmet expectation, naming the signer,
+// attestation or minimum expected. It is fail-closed: a policy with the
+// rule and no check fails. A policy without the rule passes.
+func EvaluateSignatures(p *Policy, checks []SignatureCheck) Decision {
+	if p == nil || p.Signatures == nil {
+		return finish(Decision{})
+	}
+	if err := p.Validate(); err != nil {
+		return finish(Decision{Violations: []Violation{{
+			Rule: RulePolicy, Action: ActionStop, Subject: "policy",
+			Message: "the policy is invalid, so no image can pass it: " + err.Error(),
+		}}})
+	}
+	r := p.normalized().Signatures
+	var d Decision
+	if len(checks) == 0 {
+		d.Violations = append(d.Violations, Violation{Rule: RuleSignatures, Action: r.Action, Subject: "signatures",
+			Message: "no signature was verified, so the signatures rule cannot pass"})
+	}
+	for _, c := range checks {
+		switch {
+		case c.Result == nil:
+			d.Violations = append(d.Violations, Violation{Rule: RuleSignatures, Action: r.Action, Subject: "signatures", Platform: c.Platform,
+				Message: "the signatures were not verified, so the signatures rule cannot pass"})
+		case c.Result.Verified:
+		case len(c.Result.Failures) == 0:
+			d.Violations = append(d.Violations, Violation{Rule: RuleSignatures, Action: r.Action, Subject: c.Result.Digest, Platform: c.Platform,
+				Message: c.Result.Reference + " is not verified"})
+		default:
+			for _, f := range c.Result.Failures {
+				d.Violations = append(d.Violations, Violation{Rule: RuleSignatures, Action: r.Action, Subject: f.Expected, Platform: c.Platform, Message: f.Message})
+			}
+		}
+	}
+	return finish(d)
 }

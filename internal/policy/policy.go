@@ -10,18 +10,22 @@ package policy
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/imagegate/terraform-provider-imagegate/internal/verify"
 )
 
 // Version is the only policy document version this package understands.
@@ -38,6 +42,7 @@ const (
 	RuleBaseImage       = "base_image"
 	RulePolicy          = "policy" // the policy itself is invalid; see Evaluate
 	RuleRegistries      = "registries"
+	RuleSignatures      = "signatures"
 	RuleUser            = "user"
 	RuleVulnerabilities = "vulnerabilities"
 )
@@ -52,6 +57,7 @@ type Policy struct {
 	User            *UserRule          `json:"user,omitempty"`
 	BaseImage       *BaseImageRule     `json:"base_image,omitempty"`
 	Registries      *RegistryRule      `json:"registries,omitempty"`
+	Signatures      *SignaturesRule    `json:"signatures,omitempty"`
 }
 
 // VulnerabilityRule fails on scan findings at or above a severity or CVSS
@@ -135,6 +141,18 @@ func (r *BaseImageRule) Required() bool {
 type RegistryRule struct {
 	Action  string   `json:"action"`
 	Trusted []string `json:"trusted"`
+}
+
+// SignaturesRule requires cosign signatures (and attestations) by the
+// listed signers on the digest the reference resolves to (the index digest
+// for a multi-platform image) and, with PerPlatform, on each platform's
+// manifest digest gated. Evaluate does not check it: verification needs the
+// registry, so callers verify and judge the results with
+// EvaluateSignatures.
+type SignaturesRule struct {
+	Action string `json:"action"`
+	verify.Requirements
+	PerPlatform bool `json:"per_platform,omitempty"`
 }
 
 // Problem is one thing wrong with a policy document: the path of the field
@@ -255,6 +273,25 @@ func checkShape(dec *json.Decoder, t reflect.Type, path string) error {
 				return err
 			}
 		}
+	case reflect.Map:
+		if tok != json.Delim('{') {
+			return invalid(path, "must be an object, not %s", describeToken(tok))
+		}
+		seen := map[string]bool{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return syntaxProblem(err)
+			}
+			key, _ := kt.(string)
+			if seen[key] {
+				return invalid(joinPath(path, key), "duplicate field")
+			}
+			seen[key] = true
+			if err := checkShape(dec, t.Elem(), joinPath(path, key)); err != nil {
+				return err
+			}
+		}
 	case reflect.Slice:
 		if tok != json.Delim('[') {
 			return invalid(path, "must be a list, not %s", describeToken(tok))
@@ -326,6 +363,12 @@ func describeToken(tok json.Token) string {
 func fieldByJSONName(t reflect.Type, name string) (reflect.StructField, bool) {
 	for i := range t.NumField() {
 		f := t.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			if ef, ok := fieldByJSONName(f.Type, name); ok {
+				return ef, true
+			}
+			continue
+		}
 		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if tag == name {
 			return f, true
@@ -362,8 +405,8 @@ func (p *Policy) Validate() error {
 	if p.Version != 0 && p.Version != Version {
 		ps.add("version", "unsupported version %d; this provider understands version %d", p.Version, Version)
 	}
-	if p.Vulnerabilities == nil && p.User == nil && p.BaseImage == nil && p.Registries == nil {
-		ps.add("", "the policy has no rule, so it checks nothing: set at least one of vulnerabilities, user, base_image or registries")
+	if p.Vulnerabilities == nil && p.User == nil && p.BaseImage == nil && p.Registries == nil && p.Signatures == nil {
+		ps.add("", "the policy has no rule, so it checks nothing: set at least one of vulnerabilities, user, base_image, registries or signatures")
 	}
 	if r := p.Vulnerabilities; r != nil {
 		r.validate(&ps)
@@ -398,6 +441,12 @@ func (p *Policy) Validate() error {
 		}
 		if len(r.Trusted) == 0 {
 			ps.add("registries.trusted", "no registry is trusted, so every image would fail; list at least one")
+		}
+	}
+	if r := p.Signatures; r != nil {
+		checkAction(&ps, "signatures.action", r.Action)
+		for _, pr := range r.Check() {
+			ps.add(joinPath("signatures", pr.Path), "%s", pr.Message)
 		}
 	}
 	return ps.err()
@@ -492,6 +541,21 @@ func (p *Policy) normalized() *Policy {
 	if r := p.Registries; r != nil {
 		c.Registries = &RegistryRule{Action: defaultAction(r.Action), Trusted: sortedSet(r.Trusted)}
 	}
+	if r := p.Signatures; r != nil {
+		v := *r
+		v.Action = defaultAction(r.Action)
+		v.Keys = sortedSet(r.Keys)
+		v.Identities = slices.Clone(r.Identities)
+		slices.SortFunc(v.Identities, func(a, b verify.Identity) int {
+			return cmp.Or(cmp.Compare(a.Issuer, b.Issuer), cmp.Compare(a.IssuerRegex, b.IssuerRegex), cmp.Compare(a.Subject, b.Subject), cmp.Compare(a.SubjectRegex, b.SubjectRegex))
+		})
+		v.Identities = slices.Compact(v.Identities)
+		v.Attestations = slices.Clone(r.Attestations)
+		slices.SortFunc(v.Attestations, func(a, b verify.Attestation) int { return cmp.Compare(a.PredicateType, b.PredicateType) })
+		v.Annotations = maps.Clone(r.Annotations)
+		v.Minimum = max(r.Minimum, 1)
+		c.Signatures = &v
+	}
 	return &c
 }
 
@@ -517,6 +581,13 @@ func (p *Policy) Canonical() ([]byte, string, error) {
 		return nil, "", fmt.Errorf("canonicalize policy: %w", err)
 	}
 	c := p.normalized()
+	if r := c.Signatures; r != nil && r.TrustedRoot != "" {
+		s, err := canonicalJSONText(r.TrustedRoot)
+		if err != nil {
+			return nil, "", fmt.Errorf("canonicalize policy: signatures.trusted_root: %w", err)
+		}
+		r.TrustedRoot = s
+	}
 	if v := c.Vulnerabilities; v != nil {
 		for i, doc := range v.VEXDocuments {
 			s, err := canonicalJSONText(doc)

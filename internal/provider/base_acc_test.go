@@ -227,7 +227,7 @@ resource "imagegate_policy" "p" {
 			},
 			{
 				Config:      policy(``),
-				ExpectError: words("Invalid Policy", "the policy has no rule, so it checks nothing: set at least one of vulnerabilities, user, base_image or registries"),
+				ExpectError: words("Invalid Policy", "the policy has no rule, so it checks nothing: set at least one of vulnerabilities, user, base_image, registries or signatures"),
 			},
 			{
 				Config: policy(`  base_image = { trusted = ["registry.example.com/base/debian"] }`),

@@ -308,3 +308,14 @@ func (b *stallBody) Close() error {
 	b.cancel()
 	return b.body.Close()
 }
+
+// RemoteOptions are the go-containerregistry options of this client (auth,
+// HTTPS policy, retries, timeouts, user agent) for one operation, for
+// packages that read registries through other libraries.
+func (c *Client) RemoteOptions(ctx context.Context) []remote.Option {
+	return c.remoteOptions(ctx)
+}
+
+// Classify turns a registry failure into an *Error naming ref, as the
+// client's own reads do; doing says what was being done ("reading …").
+func Classify(ref, doing string, err error) error { return classify(ref, doing, err) }
