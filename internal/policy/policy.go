@@ -446,7 +446,11 @@ func (p *Policy) Validate() error {
 	if r := p.Signatures; r != nil {
 		checkAction(&ps, "signatures.action", r.Action)
 		for _, pr := range r.Check() {
-			ps.add(joinPath("signatures", pr.Path), "%s", pr.Message)
+			path := "signatures"
+			if pr.Path != "" {
+				path += "." + pr.Path
+			}
+			ps.add(path, "%s", pr.Message)
 		}
 	}
 	return ps.err()

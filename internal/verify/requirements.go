@@ -198,11 +198,10 @@ func matcher(exact, re string) (*regexp.Regexp, error) {
 	case exact != "":
 		return regexp.MustCompile("^" + regexp.QuoteMeta(exact) + "$"), nil
 	}
-	x, err := regexp.Compile("^(?:" + re + ")$")
-	if err != nil {
-		return nil, fmt.Errorf("%q is not a valid regular expression: %v", re, err)
+	if _, err := regexp.Compile(re); err != nil {
+		return nil, fmt.Errorf("%q is not a valid regular expression (RE2 syntax): %v", re, err)
 	}
-	return x, nil
+	return regexp.MustCompile("^(?:" + re + ")$"), nil
 }
 
 // parseKey reads one PEM public key and refuses the kinds and sizes cosign
