@@ -134,7 +134,7 @@ func fetchBundles(digest name.Digest, opts []remote.Option) ([]material, error) 
 	}
 	var descs []v1.Descriptor
 	for _, d := range im.Manifests {
-		if d.ArtifactType == "" || strings.HasPrefix(d.ArtifactType, bundleMediaTypePrefix) {
+		if mayBeBundle(d) {
 			descs = append(descs, d)
 		}
 	}
@@ -153,6 +153,21 @@ func fetchBundles(digest name.Digest, opts []remote.Option) ([]material, error) 
 	}
 	return out, nil
 }
+
+// mayBeBundle says whether a referrer may hold a sigstore bundle. cosign
+// sets the manifest's artifactType to the bundle media type, but registries
+// that do not read artifactType list the config's media type (the empty
+// descriptor) instead, so those are read too.
+func mayBeBundle(d v1.Descriptor) bool {
+	switch {
+	case strings.HasPrefix(d.ArtifactType, bundleMediaTypePrefix), d.ArtifactType == "", d.ArtifactType == emptyJSON:
+		return true
+	}
+	_, ok := d.Annotations["dev.sigstore.bundle.content"]
+	return ok
+}
+
+const emptyJSON = "application/vnd.oci.empty.v1+json"
 
 // fetchBundle reads one referrer; ok is false when it is not a sigstore
 // bundle. cosign's ociremote.Bundle reads the bundle without a size bound,
@@ -176,14 +191,16 @@ func fetchBundle(repo name.Repository, d v1.Descriptor, opts []remote.Option) (m
 		m.unusable = fmt.Sprintf("its manifest is not valid JSON: %v", err)
 		return m, strings.HasPrefix(d.ArtifactType, bundleMediaTypePrefix), nil
 	}
-	artifactType := man.ArtifactType
-	if artifactType == "" {
-		artifactType = string(man.Config.MediaType)
+	bundleLayers := 0
+	for _, l := range man.Layers {
+		if strings.HasPrefix(string(l.MediaType), bundleMediaTypePrefix) {
+			bundleLayers++
+		}
 	}
-	if !strings.HasPrefix(artifactType, bundleMediaTypePrefix) {
+	if !strings.HasPrefix(man.ArtifactType, bundleMediaTypePrefix) && bundleLayers == 0 {
 		return m, false, nil // an SBOM or another artifact: not ours to judge
 	}
-	if len(man.Layers) != 1 || !strings.HasPrefix(string(man.Layers[0].MediaType), bundleMediaTypePrefix) {
+	if len(man.Layers) != 1 || bundleLayers != 1 {
 		m.unusable = fmt.Sprintf("a sigstore bundle manifest must have exactly one bundle layer, this one has %d layers", len(man.Layers))
 		return m, true, nil
 	}

@@ -104,8 +104,10 @@ type compiled struct {
 }
 
 type key struct {
-	id       string // "sha256:<hex of the PKIX DER>"
-	verifier signature.Verifier
+	id string // "sha256:<hex of the PKIX DER>"
+	// verifiers are the signing algorithms sigstore tools use with the
+	// key, the preferred first; a signature verifies under one of them.
+	verifiers []signature.Verifier
 }
 
 // name is how failures name the key.
@@ -221,25 +223,47 @@ func parseKey(text string) (key, error) {
 	if err != nil {
 		return key{}, fmt.Errorf("is not a valid public key: %v", err)
 	}
+	var vs []signature.Verifier
 	switch k := pub.(type) {
 	case *ecdsa.PublicKey:
-		if c := k.Curve; c != elliptic.P256() && c != elliptic.P384() && c != elliptic.P521() {
-			return key{}, fmt.Errorf("is an ECDSA key on curve %s; use P-256, P-384 or P-521", c.Params().Name)
+		hashes := map[elliptic.Curve]crypto.Hash{elliptic.P256(): crypto.SHA256, elliptic.P384(): crypto.SHA384, elliptic.P521(): crypto.SHA512}
+		h, ok := hashes[k.Curve]
+		if !ok {
+			return key{}, fmt.Errorf("is an ECDSA key on curve %s; use P-256, P-384 or P-521", k.Curve.Params().Name)
+		}
+		// sigstore signs with the curve's hash; cosign's classic
+		// signatures were long made with SHA-256 whatever the curve.
+		for _, hh := range slices.Compact([]crypto.Hash{h, crypto.SHA256}) {
+			v, err := signature.LoadECDSAVerifier(k, hh)
+			if err != nil {
+				return key{}, fmt.Errorf("cannot verify with this key: %v", err)
+			}
+			vs = append(vs, v)
 		}
 	case ed25519.PublicKey:
+		pure, err := signature.LoadED25519Verifier(k)
+		if err != nil {
+			return key{}, fmt.Errorf("cannot verify with this key: %v", err)
+		}
+		ph, err := signature.LoadED25519phVerifier(k)
+		if err != nil {
+			return key{}, fmt.Errorf("cannot verify with this key: %v", err)
+		}
+		vs = append(vs, pure, ph)
 	case *rsa.PublicKey:
 		if n := k.N.BitLen(); n < 2048 {
 			return key{}, fmt.Errorf("is an RSA key of %d bits; at least 2048 bits are required", n)
 		}
+		v, err := signature.LoadRSAPKCS1v15Verifier(k, crypto.SHA256)
+		if err != nil {
+			return key{}, fmt.Errorf("cannot verify with this key: %v", err)
+		}
+		vs = append(vs, v)
 	default:
 		return key{}, fmt.Errorf("is a %T key; use ECDSA (P-256, P-384, P-521), Ed25519 or RSA (2048 bits or more)", pub)
 	}
-	v, err := signature.LoadVerifier(pub, crypto.SHA256)
-	if err != nil {
-		return key{}, fmt.Errorf("cannot verify with this key: %v", err)
-	}
 	sum := sha256.Sum256(block.Bytes)
-	return key{id: "sha256:" + hex.EncodeToString(sum[:]), verifier: v}, nil
+	return key{id: "sha256:" + hex.EncodeToString(sum[:]), verifiers: vs}, nil
 }
 
 // sortedTypes lists the required predicate types in order.

@@ -47,7 +47,7 @@ func TestParseKey(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			k, err := parseKey(tc.text)
 			if tc.wantErr == "" {
-				if err != nil || !strings.HasPrefix(k.id, "sha256:") || k.verifier == nil {
+				if err != nil || !strings.HasPrefix(k.id, "sha256:") || len(k.verifiers) == 0 {
 					t.Fatalf("parseKey = %+v, %v", k, err)
 				}
 				return

@@ -315,6 +315,24 @@ func (c *compiled) check(ctx context.Context, digest name.Digest, m material, sp
 	}
 	o.signer.Format = m.format
 	co := c.checkOpts(sp, tlog, timestamp)
+	if sp.key == nil {
+		if err := cosignVerify(ctx, co, m, h); err != nil {
+			return outcome{err: fmt.Errorf("does not verify: %v", err)}
+		}
+		return o
+	}
+	for _, kv := range sp.key.verifiers {
+		co.SigVerifier = kv
+		if err = cosignVerify(ctx, co, m, h); err == nil {
+			return o
+		}
+	}
+	return outcome{err: fmt.Errorf("does not verify with this key: %v", err)}
+}
+
+// cosignVerify has cosign verify one signature, attestation or bundle.
+func cosignVerify(ctx context.Context, co *cosign.CheckOpts, m material, h v1.Hash) error {
+	var err error
 	switch {
 	case m.format == FormatBundle:
 		sum, _ := hex.DecodeString(h.Hex)
@@ -324,13 +342,7 @@ func (c *compiled) check(ctx context.Context, digest name.Digest, m material, sp
 	default:
 		_, err = cosign.VerifyImageSignature(ctx, m.sig, h, co)
 	}
-	if err != nil {
-		if sp.key != nil {
-			return outcome{err: fmt.Errorf("does not verify with this key: %v", err)}
-		}
-		return outcome{err: fmt.Errorf("does not verify: %v", err)}
-	}
-	return o
+	return err
 }
 
 // checkOpts configures cosign for one signer and one material: offline,
@@ -346,7 +358,7 @@ func (c *compiled) checkOpts(sp spec, tlog, timestamp bool) *cosign.CheckOpts {
 		co.IgnoreTlog, co.UseSignedTimestamps = true, false
 	}
 	if sp.key != nil {
-		co.SigVerifier = sp.key.verifier
+		co.SigVerifier = sp.key.verifiers[0]
 		co.IgnoreSCT = true
 		return co
 	}

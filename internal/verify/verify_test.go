@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -115,7 +116,7 @@ func TestKeySignatureBothFormats(t *testing.T) {
 }
 
 func TestReferrersFallbackTag(t *testing.T) {
-	e := newEnv(t, testutil.WithoutReferrers())
+	e := newEnv(t, testutil.WithoutReferrersAPI())
 	ref := e.push(t, "app:1")
 	key, pub := testutil.GenerateKey(t, "")
 	e.reg.SignWithKey(t, ref, key, testutil.SignOptions{Format: testutil.FormatBundle})
@@ -288,7 +289,7 @@ func TestKeylessTimeEvidence(t *testing.T) {
 			e := newEnv(t)
 			s := testutil.NewSigstore(t)
 			req := verify.Requirements{TrustedRoot: s.TrustedRoot(t), Identities: []verify.Identity{{Issuer: issuer, Subject: subject}}}
-			for _, tc := range []struct {
+			for i, tc := range []struct {
 				name string
 				opts testutil.SignOptions
 				want string // "" verifies
@@ -300,7 +301,7 @@ func TestKeylessTimeEvidence(t *testing.T) {
 				{"expired without evidence", testutil.SignOptions{Expired: true}, "expired at"},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
-					ref := e.push(t, "app:"+strings.ReplaceAll(tc.name, " ", "-"))
+					ref := e.push(t, fmt.Sprintf("app:%d", i))
 					tc.opts.Format = format
 					e.reg.SignKeyless(t, s, ref, issuer, subject, tc.opts)
 					res := e.verify(t, ref, req)
