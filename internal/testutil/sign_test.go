@@ -6,6 +6,8 @@ import (
 	"crypto/rsa"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -417,11 +419,23 @@ func TestSignKeylessExpired(t *testing.T) {
 	}
 	verifyBundles(t, d, keylessOpts(t, s))
 
+	// A timestamp proves the time as well as the log does.
+	rt := NewRegistry(t)
+	_, dt := pushTestImage(t, rt)
+	rt.SignKeyless(t, s, dt.String(), testIssuer, testSubject, SignOptions{Expired: true, Timestamp: true})
+	rt.SignKeyless(t, s, dt.String(), testIssuer, testSubject, SignOptions{Expired: true, Timestamp: true, Format: FormatBundle})
+	co := keylessOpts(t, s)
+	co.IgnoreTlog, co.UseSignedTimestamps = true, true
+	verifySignatures(t, dt, co)
+	co = keylessOpts(t, s)
+	co.IgnoreTlog, co.UseSignedTimestamps = true, true
+	verifyBundles(t, dt, co)
+
 	// Without the log's time, the certificate is checked now and refused.
 	r2 := NewRegistry(t)
 	_, d2 := pushTestImage(t, r2)
 	r2.SignKeyless(t, s, d2.String(), testIssuer, testSubject, SignOptions{Expired: true})
-	co := keylessOpts(t, s)
+	co = keylessOpts(t, s)
 	co.IgnoreTlog = true
 	co.ClaimVerifier = cosign.SimpleClaimVerifier
 	if _, _, err := cosign.VerifyImageSignatures(context.Background(), d2, co); err == nil {
@@ -491,4 +505,121 @@ func TestSignWithKeyRSA1024(t *testing.T) {
 		t.Fatal(err)
 	}
 	verifySignatures(t, d, &cosign.CheckOpts{SigVerifier: v, IgnoreTlog: true})
+}
+
+func TestSignBundleClaimsAnotherDigest(t *testing.T) {
+	r := NewRegistry(t)
+	_, d := pushTestImage(t, r)
+	key, pub := GenerateKey(t, "")
+	r.SignWithKey(t, d.String(), key, SignOptions{Format: FormatBundle, SignedDigest: "sha256:" + strings.Repeat("cd", 32)})
+	bundles, h, err := cosign.GetBundles(context.Background(), d, nil)
+	if err != nil || len(bundles) != 1 {
+		t.Fatalf("got %d bundles (err %v), want 1", len(bundles), err)
+	}
+	raw, _ := hex.DecodeString(h.Hex)
+	co := &cosign.CheckOpts{SigVerifier: keyVerifier(t, pub), IgnoreTlog: true, NewBundleFormat: true}
+	if _, err := cosign.VerifyNewBundle(context.Background(), co, verify.WithArtifactDigest(h.Algorithm, raw), bundles[0]); err == nil {
+		t.Fatal("cosign accepted a bundle whose statement names another digest")
+	}
+	other, _ := hex.DecodeString(strings.Repeat("cd", 32))
+	if _, err := cosign.VerifyNewBundle(context.Background(), co, verify.WithArtifactDigest("sha256", other), bundles[0]); err != nil {
+		t.Fatalf("the bundle is not a genuine signature of the digest it claims: %v", err)
+	}
+}
+
+// TestSignKeylessProofsAreChecked shows the keyless checks above are not
+// vacuous: cosign needs the log entry unless told to use timestamps, and
+// the certificate carries the SCT cosign verifies by default.
+func TestSignKeylessProofsAreChecked(t *testing.T) {
+	r := NewRegistry(t)
+	s := NewSigstore(t)
+	_, d := pushTestImage(t, r)
+	r.SignKeyless(t, s, d.String(), testIssuer, testSubject, SignOptions{Timestamp: true})
+	co := keylessOpts(t, s)
+	co.ClaimVerifier = cosign.SimpleClaimVerifier
+	if _, _, err := cosign.VerifyImageSignatures(context.Background(), d, co); err == nil {
+		t.Fatal("a signature without a log entry verified while the log was required")
+	}
+	co = keylessOpts(t, s)
+	co.IgnoreTlog, co.UseSignedTimestamps = true, true
+	sigs := verifySignatures(t, d, co)
+	cert, err := sigs[0].Cert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := cosign.ContainsSCT(cert.Raw); err != nil || !ok {
+		t.Fatalf("the certificate has no embedded SCT (err %v)", err)
+	}
+	if cert.NotAfter.Sub(cert.NotBefore) != 10*time.Minute {
+		t.Errorf("certificate lives %s, want Fulcio's 10m", cert.NotAfter.Sub(cert.NotBefore))
+	}
+	if len(cert.URIs) != 1 || cert.URIs[0].String() != testSubject {
+		t.Errorf("certificate URIs = %v, want %s", cert.URIs, testSubject)
+	}
+}
+
+// fatalTB records the failure of a fixture given bad input.
+type fatalTB struct {
+	testing.TB
+	msg string
+}
+
+func (f *fatalTB) Helper() {}
+func (f *fatalTB) Fatal(args ...any) {
+	f.msg = fmt.Sprint(args...)
+	runtime.Goexit()
+}
+func (f *fatalTB) Fatalf(format string, args ...any) {
+	f.msg = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+func fixtureFailure(t *testing.T, f func(tb testing.TB)) string {
+	t.Helper()
+	tb := &fatalTB{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f(tb)
+	}()
+	<-done
+	return tb.msg
+}
+
+func TestSignBadInputFailsClearly(t *testing.T) {
+	r := NewRegistry(t)
+	s := NewSigstore(t)
+	_, d := pushTestImage(t, r)
+	key, _ := GenerateKey(t, "")
+	for _, tc := range []struct {
+		name string
+		f    func(tb testing.TB)
+		want string
+	}{
+		{"unknown algorithm", func(tb testing.TB) { GenerateKey(tb, "dsa") }, `unknown algorithm "dsa"`},
+		{"unknown format", func(tb testing.TB) { r.SignWithKey(tb, d.String(), key, SignOptions{Format: "v2"}) }, `unknown format "v2"`},
+		{"annotated attestation", func(tb testing.TB) {
+			r.SignWithKey(tb, d.String(), key, SignOptions{PredicateType: "https://x.test/v1", Annotations: map[string]string{"a": "b"}})
+		}, "cosign attest has no -a"},
+		{"bundle docker reference", func(tb testing.TB) {
+			r.SignWithKey(tb, d.String(), key, SignOptions{Format: FormatBundle, DockerReference: "x.test/app"})
+		}, "carries no docker-reference"},
+		{"predicate without type", func(tb testing.TB) { r.SignWithKey(tb, d.String(), key, SignOptions{Predicate: []byte(`{}`)}) }, "needs a PredicateType"},
+		{"non-object predicate", func(tb testing.TB) {
+			r.SignWithKey(tb, d.String(), key, SignOptions{PredicateType: "https://x.test/v1", Predicate: []byte(`[1]`)})
+		}, "invalid JSON payload"},
+		{"key tlog without sigstore", func(tb testing.TB) { r.SignWithKey(tb, d.String(), key, SignOptions{Tlog: true}) }, "need SignOptions.Sigstore"},
+		{"tag, not digest", func(tb testing.TB) { r.SignWithKey(tb, r.Ref("app:1"), key, SignOptions{}) }, "parsing digest reference"},
+		{"bad signed digest", func(tb testing.TB) { r.SignWithKey(tb, d.String(), key, SignOptions{SignedDigest: "sha256:zz"}) }, "parsing SignedDigest"},
+		{"subject neither email nor URI", func(tb testing.TB) {
+			r.SignKeyless(tb, s, d.String(), testIssuer, "someone", SignOptions{Tlog: true})
+		}, "neither an email address nor a URI"},
+		{"keyless without sigstore", func(tb testing.TB) { r.SignKeyless(tb, nil, d.String(), testIssuer, testSubject, SignOptions{}) }, "a Sigstore"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := fixtureFailure(t, tc.f); !strings.Contains(got, tc.want) {
+				t.Errorf("failure = %q, want it to contain %q", got, tc.want)
+			}
+		})
+	}
 }
