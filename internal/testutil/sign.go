@@ -175,11 +175,12 @@ func (r *Registry) SignKeyless(t testing.TB, s *Sigstore, digestRef, issuer, sub
 	if err != nil {
 		t.Fatal(err)
 	}
-	issued := time.Now()
+	// Fulcio issued the certificate a moment before the signature is
+	// logged and timestamped (now, so no proof of time lies in the future).
+	issued := time.Now().Add(-2 * time.Second)
 	if opts.Expired {
 		issued = issued.Add(-2 * time.Hour)
 	}
-	// Fulcio issues, then the signature is logged and timestamped a moment later.
 	at := issued.Add(2 * time.Second)
 	certs := &certProvider{s: s, subject: subject, issuer: issuer, notBefore: issued}
 	if err := r.sign(digestRef, kp, certs, s, at, opts); err != nil {
