@@ -26,6 +26,7 @@ type Registry struct {
 	Host string
 
 	user, password string
+	noReferrers    bool
 	mu             sync.Mutex
 	requests       []string
 }
@@ -38,6 +39,13 @@ func WithBasicAuth(user, password string) RegistryOption {
 	return func(r *Registry) { r.user, r.password = user, password }
 }
 
+// WithoutReferrers makes the registry answer the referrers API with 404,
+// as registries without OCI 1.1 support do, so clients fall back to the
+// sha256-<hex> referrers tag.
+func WithoutReferrers() RegistryOption {
+	return func(r *Registry) { r.noReferrers = true }
+}
+
 // NewRegistry starts a registry that is closed when the test ends.
 func NewRegistry(t testing.TB, opts ...RegistryOption) *Registry {
 	t.Helper()
@@ -45,7 +53,7 @@ func NewRegistry(t testing.TB, opts ...RegistryOption) *Registry {
 	for _, o := range opts {
 		o(r)
 	}
-	inner := registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0)))
+	inner := registry.New(registry.WithReferrersSupport(!r.noReferrers), registry.Logger(log.New(io.Discard, "", 0)))
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if r.user != "" {
 			u, p, ok := req.BasicAuth()
