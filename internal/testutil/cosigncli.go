@@ -94,7 +94,10 @@ func CosignPublicKeyPath(keyPath string) string {
 // --new-bundle-format=false); otherwise it is a Sigstore bundle attached as
 // an OCI referrer of the image (or, where the registry has no referrers API,
 // listed in the sha256-<hex> referrers tag). Each annotation becomes
-// cosign's -a key=value and is signed in the payload.
+// cosign's -a key=value and is signed: in the simple signing payload's
+// optional map (classic) or on the in-toto statement's subject (bundle).
+// The registry must not require authentication: cosign runs with an empty
+// docker config.
 func CosignSign(t testing.TB, keyPath, ref string, classic bool, annotations map[string]string) {
 	t.Helper()
 	args := append([]string{"sign"}, cosignSignFlags(keyPath, classic)...)
