@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the command-line tools the tests, the demo and the benchmarks run,
 # from source through the Go module proxy, into a git-ignored directory:
-# OpenTofu and Terraform (acceptance tests under both) and the grype CLI
-# (parity and benchmarks). Each is built only when missing, so repeated runs
+# OpenTofu and Terraform (acceptance tests under both), the grype CLI
+# (parity and benchmarks) and the cosign CLI (signature interop). Each is built only when missing, so repeated runs
 # return at once.
 set -euo pipefail
 
@@ -43,16 +43,31 @@ build_grype() {
   fi
 }
 
+# The cosign CLI of the version whose library the verifier uses, so the
+# interop tests sign with what cosign users run. It is installed as a module
+# (cosign has its own go.mod), with a stamp file like grype's.
+build_cosign() {
+  local cosign_version
+  cosign_version="$(cd "$root" && go list -m -f '{{.Version}}' github.com/sigstore/cosign/v3)"
+  if [ ! -x "$bin/cosign" ] || [ ! -f "$bin/.cosign-$cosign_version" ]; then
+    echo "building cosign $cosign_version (first run only, several minutes)" >&2
+    GOBIN="$bin" CGO_ENABLED=0 go install "github.com/sigstore/cosign/v3/cmd/cosign@$cosign_version"
+    rm -f "$bin"/.cosign-*
+    touch "$bin/.cosign-$cosign_version"
+  fi
+}
+
 # With arguments, only the named tools are built (the demo needs only tofu).
 tools=("$@")
-[ ${#tools[@]} -gt 0 ] || tools=(tofu terraform grype)
+[ ${#tools[@]} -gt 0 ] || tools=(tofu terraform grype cosign)
 for tool in "${tools[@]}"; do
   case "$tool" in
     # dev=no drops the "-dev" suffix a source build would otherwise report.
     tofu) build tofu github.com/opentofu/opentofu v1.12.6 ./cmd/tofu "-X github.com/opentofu/opentofu/version.dev=no" ;;
     terraform) build terraform github.com/hashicorp/terraform v1.5.7 . ;;
     grype) build_grype ;;
-    *) echo "unknown tool $tool (tofu, terraform or grype)" >&2; exit 2 ;;
+    cosign) build_cosign ;;
+    *) echo "unknown tool $tool (tofu, terraform, grype or cosign)" >&2; exit 2 ;;
   esac
 done
 echo "$bin"
