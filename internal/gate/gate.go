@@ -6,9 +6,11 @@
 package gate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -159,17 +161,26 @@ func (g *Gate) signatures(ctx context.Context, p *policy.Policy, set *registry.S
 	res.Signatures = digests
 	d := policy.EvaluateSignatures(p, digests)
 	res.Decision.Passed = res.Decision.Passed && d.Passed
-	res.Decision.Violations = append(d.Violations, res.Decision.Violations...)
+	res.Decision.Violations = sortViolations(append(res.Decision.Violations, d.Violations...))
 	for i := range res.Platforms {
 		pl := &res.Platforms[i]
 		for _, v := range d.Violations {
 			if v.Platform != "" && v.Platform == pl.Platform {
-				pl.Decision.Violations = append(pl.Decision.Violations, v)
+				pl.Decision.Violations = sortViolations(append(pl.Decision.Violations, v))
 				pl.Decision.Passed = pl.Decision.Passed && v.Action != policy.ActionStop
 			}
 		}
 	}
 	return nil
+}
+
+// sortViolations orders violations by platform, then as the engine does
+// (rule, subject, message).
+func sortViolations(vs []policy.Violation) []policy.Violation {
+	slices.SortStableFunc(vs, func(a, b policy.Violation) int {
+		return cmp.Or(cmp.Compare(a.Platform, b.Platform), cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Subject, b.Subject), cmp.Compare(a.Message, b.Message))
+	})
+	return vs
 }
 
 // Scans lists the scan of each platform gated.
