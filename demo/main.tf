@@ -17,6 +17,17 @@ variable "db_archive" {
   description = "The offline vulnerability database archive."
 }
 
+variable "cosign_public_key" {
+  type        = string
+  description = "Path of the cosign public key the demo signed web:1.0 with."
+}
+
+variable "enforce_unsigned" {
+  type        = bool
+  default     = false
+  description = "Whether the unsigned web:1.1 image's gate fails the plan."
+}
+
 variable "enforce_legacy" {
   type        = bool
   default     = false
@@ -54,11 +65,30 @@ resource "imagegate_policy" "production" {
   user       = { require_non_root = true }
   base_image = { trusted = ["${var.registry}/demo/base/debian:12"] }
   registries = { trusted = [var.registry] }
+  # Content trust: the digest (for web, the multi-platform index) must carry
+  # a cosign signature by the release key.
+  signatures = { keys = [file(var.cosign_public_key)] }
+}
+
+data "imagegate_signatures" "web" {
+  reference = "${var.registry}/demo/web:1.0"
+  keys      = [file(var.cosign_public_key)]
+}
+
+data "imagegate_signatures" "web_unsigned" {
+  reference = "${var.registry}/demo/web:1.1"
+  keys      = [file(var.cosign_public_key)]
 }
 
 data "imagegate_gate" "web" {
   reference = "${var.registry}/demo/web:1.0"
   policy    = imagegate_policy.production.document
+}
+
+data "imagegate_gate" "web_unsigned" {
+  reference = "${var.registry}/demo/web:1.1"
+  policy    = imagegate_policy.production.document
+  enforce   = var.enforce_unsigned
 }
 
 data "imagegate_gate" "legacy" {
@@ -90,6 +120,26 @@ output "web_gate" {
   value = {
     passed             = data.imagegate_gate.web.passed
     approved_reference = data.imagegate_gate.web.approved_reference
+  }
+}
+
+output "signatures" {
+  value = {
+    web = {
+      verified = data.imagegate_signatures.web.verified
+      signers  = [for s in data.imagegate_signatures.web.signers : "${s.key_id} (${s.format})"]
+    }
+    web_unsigned = {
+      verified = data.imagegate_signatures.web_unsigned.verified
+      failures = data.imagegate_signatures.web_unsigned.failures
+    }
+  }
+}
+
+output "web_unsigned_gate" {
+  value = {
+    passed     = data.imagegate_gate.web_unsigned.passed
+    violations = [for v in data.imagegate_gate.web_unsigned.violations : "${v.rule}: ${v.message}"]
   }
 }
 

@@ -65,25 +65,29 @@ func push(ctx context.Context, host string) error {
 		return err
 	}
 
-	// web: built on the trusted base, runs as "app", current lodash. Two platforms.
-	var platforms []v1.Image
-	for _, arch := range []string{"amd64", "arm64"} {
-		img, err := fixtures.VulnerableImage(fixtures.Vulnerable{
-			User: "app", Base: []v1.Layer{baseLayer}, NPM: map[string]string{"lodash": "4.17.21", "express": "4.21.2"},
-			Annotations: map[string]string{registry.AnnotationBaseName: baseRef, registry.AnnotationBaseDigest: baseDigest.String()},
-			Platform:    v1.Platform{OS: "linux", Architecture: arch},
-		})
+	// web: built on the trusted base, runs as "app", current lodash. Two
+	// platforms. 1.0 is signed by the demo script with the cosign CLI; 1.1,
+	// the same build with another version label, is not.
+	for _, version := range []string{"1.0", "1.1"} {
+		var platforms []v1.Image
+		for _, arch := range []string{"amd64", "arm64"} {
+			img, err := fixtures.VulnerableImage(fixtures.Vulnerable{
+				User: "app", Base: []v1.Layer{baseLayer}, NPM: map[string]string{"lodash": "4.17.21", "express": "4.21.2"},
+				Annotations: map[string]string{registry.AnnotationBaseName: baseRef, registry.AnnotationBaseDigest: baseDigest.String(), "org.opencontainers.image.version": version},
+				Platform:    v1.Platform{OS: "linux", Architecture: arch},
+			})
+			if err != nil {
+				return err
+			}
+			platforms = append(platforms, img)
+		}
+		idx, err := fixtures.Index(platforms...)
 		if err != nil {
 			return err
 		}
-		platforms = append(platforms, img)
-	}
-	idx, err := fixtures.Index(platforms...)
-	if err != nil {
-		return err
-	}
-	if err := client.WriteIndex(ctx, host+"/demo/web:1.0", idx); err != nil {
-		return err
+		if err := client.WriteIndex(ctx, host+"/demo/web:"+version, idx); err != nil {
+			return err
+		}
 	}
 
 	// legacy: an old Debian, lodash 4.17.20 and no USER (root).
@@ -94,6 +98,6 @@ func push(ctx context.Context, host string) error {
 	if err := client.Write(ctx, host+"/demo/legacy:latest", legacy); err != nil {
 		return err
 	}
-	fmt.Printf("pushed %s, %s/demo/web:1.0 (linux/amd64, linux/arm64) and %s/demo/legacy:latest\n", baseRef, host, host)
+	fmt.Printf("pushed %s, %s/demo/web:1.0 and :1.1 (linux/amd64, linux/arm64) and %s/demo/legacy:latest\n", baseRef, host, host)
 	return nil
 }
