@@ -221,6 +221,9 @@ func (c *compiled) evaluate(ctx context.Context, digest name.Digest, mats []mate
 			msg := noSignatureMessage(digest, "attestation", len(atts), reasons)
 			if len(found) > 0 {
 				msg = fmt.Sprintf("no attestation of predicate type %q verified on %s; the verified attestations are of type %s, and predicate types must match exactly", t, digest, strings.Join(quoteAll(found), ", "))
+				if len(reasons) > 0 {
+					msg += "; " + capReasons(reasons)
+				}
 			}
 			res.Failures = append(res.Failures, Failure{Expected: "attestation " + t, Message: msg})
 		}
@@ -250,13 +253,18 @@ func noSignatureMessage(digest name.Digest, what string, n int, reasons []string
 		}
 		return fmt.Sprintf("no cosign %s is attached to %s: there is neither %s nor a sigstore bundle referrer; sign the digest (cosign sign / cosign attest) or check the reference", what, digest, where)
 	}
-	reasons = slices.Compact(reasons)
+	return fmt.Sprintf("none of the %d %s(s) attached to %s verifies: %s", n, what, digest, capReasons(reasons))
+}
+
+// capReasons joins the distinct reasons, quoting at most maxReasons.
+func capReasons(reasons []string) string {
+	reasons = slices.Compact(slices.Clone(reasons))
 	more := ""
 	if len(reasons) > maxReasons {
 		more = fmt.Sprintf("; and %d more", len(reasons)-maxReasons)
 		reasons = reasons[:maxReasons]
 	}
-	return fmt.Sprintf("none of the %d %s(s) attached to %s verifies: %s%s", n, what, digest, strings.Join(reasons, "; "), more)
+	return strings.Join(reasons, "; ") + more
 }
 
 // check verifies one signature or attestation against one signer. The
