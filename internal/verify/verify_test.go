@@ -393,3 +393,47 @@ func TestUnparseablePayload(t *testing.T) {
 }
 
 func empty(*testing.T) v1.Image { return emptyimg.Image }
+
+// TestRegistryOptionsApply: signatures are read with the provider's
+// registry settings: its credentials, and its refusal of plain HTTP.
+func TestRegistryOptionsApply(t *testing.T) {
+	reg := testutil.NewRegistry(t, testutil.WithBasicAuth("ci", "s3cret"))
+	img := testutil.RandomImage(t, 1, v1.Config{})
+	reg.Push(t, "app:1", img)
+	dg, _ := img.Digest()
+	ref := reg.Ref("app") + "@" + dg.String()
+	key, pub := testutil.GenerateKey(t, "")
+	reg.SignWithKey(t, ref, key, testutil.SignOptions{Format: testutil.FormatBundle})
+	reg.SignWithKey(t, ref, key, testutil.SignOptions{})
+	d, _ := name.NewDigest(ref, name.Insecure)
+	req := verify.Requirements{Keys: []string{pub}}
+
+	for _, tc := range []struct {
+		name string
+		opts registry.Options
+		want string // "" verifies
+	}{
+		{"credentials", registry.Options{InsecureRegistries: []string{reg.Host}, Credentials: []registry.Credential{{Address: reg.Host, Username: "ci", Password: "s3cret"}}}, ""},
+		{"no credentials", registry.Options{InsecureRegistries: []string{reg.Host}}, "refused access"},
+		{"plain HTTP not allowed", registry.Options{Credentials: []registry.Credential{{Address: reg.Host, Username: "ci", Password: "s3cret"}}}, "answered over plain HTTP, which is refused"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opts.Keychain, tc.opts.MaxRetries = authn.NewMultiKeychain(), -1
+			c, err := registry.New(tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := verify.New(c, nil).Verify(context.Background(), d, req)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantVerified(t, res)
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
