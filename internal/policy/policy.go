@@ -446,7 +446,11 @@ func (p *Policy) Validate() error {
 	if r := p.Signatures; r != nil {
 		checkAction(&ps, "signatures.action", r.Action)
 		for _, pr := range r.Check() {
-			ps.add(joinPath("signatures", pr.Path), "%s", pr.Message)
+			at := "signatures" // a problem of the whole rule has no path of its own
+			if pr.Path != "" {
+				at = joinPath(at, pr.Path)
+			}
+			ps.add(at, "%s", pr.Message)
 		}
 	}
 	return ps.err()
