@@ -1,8 +1,10 @@
 package provider
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,6 +46,13 @@ type gateModel struct {
 	SeverityCounts    map[string]int64    `tfsdk:"severity_counts"`
 	PlatformResults   []gatePlatformModel `tfsdk:"platform_results"`
 	DBBuilt           types.String        `tfsdk:"db_built"`
+	Signatures        []signedDigestModel `tfsdk:"signatures"`
+}
+
+type signedDigestModel struct {
+	Platform types.String `tfsdk:"platform"`
+	Digest   string       `tfsdk:"digest"`
+	Verified bool         `tfsdk:"verified"`
 }
 
 type violationModel struct {
@@ -106,9 +115,9 @@ func (d *gateDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 				Computed:            true,
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"platform": computedString("The platform (`os/arch[/variant]`) of the image the violation was found in, or null when the reference names a single image."),
-					"rule":     computedString("The rule broken: `vulnerabilities`, `user`, `base_image`, `registries` or `policy`."),
+					"rule":     computedString("The rule broken: `vulnerabilities`, `user`, `base_image`, `registries`, `signatures` or `policy`."),
 					"action":   computedString("`stop` (fails the gate) or `warn` (reported only)."),
-					"subject":  computedString("What broke the rule: a vulnerability and package, the user, the base image or the repository."),
+					"subject":  computedString("What broke the rule: a vulnerability and package, the user, the base image, the repository, or the signer, attestation or minimum the signatures rule expected (`key sha256:…`, `identity issuer=… subject=…`, `attestation <predicate type>`)."),
 					"message":  computedString("A readable explanation, with the installed and fixed versions, severity and CVSS for vulnerabilities."),
 				}},
 			},
@@ -143,6 +152,15 @@ func (d *gateDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 				}},
 			},
 			"db_built": computedString("When the vulnerability database used was built, in RFC 3339 form."),
+			"signatures": schema.ListNestedAttribute{
+				MarkdownDescription: "The verifications the policy's `signatures` rule made: the digest the reference resolved to first, then, with `per_platform`, each platform's manifest. Empty when the policy has no `signatures` rule. Why one did not verify is in `violations`.",
+				Computed:            true,
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"platform": computedString("The platform whose manifest was verified, or null for the digest the reference resolved to (the index, or the single image)."),
+					"digest":   computedString("The digest verified, `sha256:…`."),
+					"verified": schema.BoolAttribute{MarkdownDescription: "Whether the digest met the rule's signers, minimum and attestations.", Computed: true},
+				}},
+			},
 		},
 	}
 }
@@ -173,6 +191,9 @@ func (d *gateDataSource) Read(ctx context.Context, req datasource.ReadRequest, r
 		scanError(&resp.Diagnostics, m.Reference.ValueString(), err, platformsPath(m.Platform))
 		return
 	}
+	// Violations are listed by platform (the index's own, from the
+	// signatures rule, first); each platform's stay in the policy's order.
+	slices.SortStableFunc(res.Decision.Violations, func(a, b policy.Violation) int { return cmp.Compare(a.Platform, b.Platform) })
 	m.fill(res)
 	enforce := m.Enforce.IsNull() || m.Enforce.ValueBool()
 	report(&resp.Diagnostics, m.Reference.ValueString(), pol, res, enforce, d.data.enforcement)
@@ -193,7 +214,7 @@ func (m *gateModel) fill(res *gate.Result) {
 	for i, v := range d.Violations {
 		m.Violations[i] = violationModel{Platform: optionalString(v.Platform), Rule: v.Rule, Action: v.Action, Subject: v.Subject, Message: v.Message}
 		if v.Action == policy.ActionWarn {
-			m.Warnings = append(m.Warnings, v.Rule+": "+onPlatform(v.Platform, res)+v.Message)
+			m.Warnings = append(m.Warnings, v.Rule+": "+onPlatform(v.Platform, res)+violationMessage(v))
 		}
 	}
 	if w := unknownSeverityWarning(d); w != "" {
@@ -212,6 +233,12 @@ func (m *gateModel) fill(res *gate.Result) {
 		m.PlatformResults[i] = gatePlatformModel{Platform: optionalString(p.Platform), Digest: p.Image.Digest, Passed: p.Decision.Passed, SeverityCounts: counts}
 	}
 	m.DBBuilt = types.StringValue(res.Platforms[0].Scan.DB.Built.UTC().Format(time.RFC3339))
+	m.Signatures = make([]signedDigestModel, 0, len(res.Signatures))
+	for _, c := range res.Signatures {
+		if c.Result != nil {
+			m.Signatures = append(m.Signatures, signedDigestModel{Platform: optionalString(c.Platform), Digest: c.Result.Digest, Verified: c.Result.Verified})
+		}
+	}
 }
 
 // onPlatform prefixes a message with its platform when the reference names
@@ -289,11 +316,25 @@ func listViolations(vs []policy.Violation, res *gate.Result) string {
 			break
 		}
 		if res.Index && (i == 0 || v.Platform != vs[i-1].Platform) {
-			fmt.Fprintf(&b, "%s (%s):\n", v.Platform, digests[v.Platform])
+			if v.Platform == "" { // the index itself, as the signatures rule verifies it
+				fmt.Fprintf(&b, "index (%s):\n", res.Digest)
+			} else {
+				fmt.Fprintf(&b, "%s (%s):\n", v.Platform, digests[v.Platform])
+			}
 		}
-		fmt.Fprintf(&b, "  - %s: %s\n", v.Rule, v.Message)
+		fmt.Fprintf(&b, "  - %s: %s\n", v.Rule, violationMessage(v))
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// violationMessage is a violation's message, prefixed for a signatures
+// violation by the signer, attestation or minimum it expected, which the
+// message alone does not name.
+func violationMessage(v policy.Violation) string {
+	if v.Rule == policy.RuleSignatures && v.Subject != "" && v.Subject != policy.RuleSignatures {
+		return v.Subject + ": " + v.Message
+	}
+	return v.Message
 }
 
 // remedy says how to fix or except what failed.
@@ -314,6 +355,9 @@ func remedy(vs []policy.Violation) string {
 	}
 	if rules[policy.RuleRegistries] {
 		steps = append(steps, "pull the image from a registry listed in registries.trusted")
+	}
+	if rules[policy.RuleSignatures] {
+		steps = append(steps, "sign the digest named above with a signer listed in signatures (cosign sign, and cosign attest for the attestations), or correct the rule's keys, identities and trusted_root; the imagegate_signatures data source shows what verifies")
 	}
 	if rules[policy.RulePolicy] {
 		steps = append(steps, "fix the policy document")

@@ -45,6 +45,7 @@ type policyModel struct {
 	User            *userRuleModel          `tfsdk:"user"`
 	BaseImage       *baseImageRuleModel     `tfsdk:"base_image"`
 	Registries      *registryRuleModel      `tfsdk:"registries"`
+	Signatures      *signaturesRuleModel    `tfsdk:"signatures"`
 	Document        types.String            `tfsdk:"document"`
 }
 
@@ -213,6 +214,7 @@ func (r *policyResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 					},
 				},
 			},
+			"signatures": signaturesRuleAttribute(),
 			"document": schema.StringAttribute{
 				MarkdownDescription: "The canonical policy document (versioned JSON), to pass to `imagegate_gate.policy`. Known at plan time.",
 				Computed:            true,
@@ -289,6 +291,11 @@ func (m *policyModel) toPolicy() (p *policy.Policy, ok bool) {
 		}
 		p.Registries = &policy.RegistryRule{Action: g.Action.ValueString(), Trusted: trusted}
 	}
+	if sg := m.Signatures; sg != nil {
+		if p.Signatures, ok = sg.toRule(); !ok {
+			return nil, false
+		}
+	}
 	return p, true
 }
 
@@ -303,7 +310,7 @@ func (m *policyModel) fromPolicy(p *policy.Policy) {
 		}
 		return out
 	}
-	m.Vulnerabilities, m.User, m.BaseImage, m.Registries = nil, nil, nil, nil
+	m.Vulnerabilities, m.User, m.BaseImage, m.Registries, m.Signatures = nil, nil, nil, nil, nil
 	if v := p.Vulnerabilities; v != nil {
 		r := &vulnerabilityRuleModel{Action: types.StringValue(v.Action), FailOnSeverity: optionalString(v.FailOnSeverity), MaxCVSSScore: types.Float64Null(), OnlyFixed: types.BoolValue(v.OnlyFixed), TreatUnknownAs: optionalString(v.TreatUnknownAs), VEXDocuments: strs(v.VEXDocuments)}
 		if v.MaxCVSSScore != nil {
@@ -322,6 +329,9 @@ func (m *policyModel) fromPolicy(p *policy.Policy) {
 	}
 	if g := p.Registries; g != nil {
 		m.Registries = &registryRuleModel{Action: types.StringValue(g.Action), Trusted: strs(g.Trusted)}
+	}
+	if sg := p.Signatures; sg != nil {
+		m.Signatures = signaturesRuleFromPolicy(sg)
 	}
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/imagegate/terraform-provider-imagegate/internal/gate"
 	"github.com/imagegate/terraform-provider-imagegate/internal/registry"
 	"github.com/imagegate/terraform-provider-imagegate/internal/scan"
+	"github.com/imagegate/terraform-provider-imagegate/internal/verify"
 	"github.com/imagegate/terraform-provider-imagegate/internal/vulndb"
 )
 
@@ -81,6 +82,7 @@ type providerData struct {
 	db          *vulndb.Manager
 	scanner     *scan.Scanner
 	gate        *gate.Gate
+	verifier    *verify.Verifier
 	enforcement enforcement
 }
 
@@ -310,6 +312,7 @@ func (p *imagegateProvider) Configure(ctx context.Context, req provider.Configur
 	}
 	scanner := scan.New(client, db, cfg.SBOMCacheDir.ValueString(), scanOpts...)
 	data := &providerData{registry: client, db: db, scanner: scanner, gate: gate.New(client, scanner, p.now), enforcement: enf}
+	data.verifier = verify.New(client, p.now)
 	p.replaceData(data)
 	resp.DataSourceData = data
 	resp.ResourceData = data
@@ -380,5 +383,6 @@ func (p *imagegateProvider) DataSources(context.Context) []func() datasource.Dat
 		NewImageDataSource,
 		NewScanDataSource,
 		NewGateDataSource,
+		NewSignaturesDataSource,
 	}
 }

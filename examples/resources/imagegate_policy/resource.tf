@@ -38,4 +38,19 @@ resource "imagegate_policy" "production" {
     trusted = ["registry.example.com"]
     action  = "warn"
   }
+
+  signatures = {
+    # The public half of the key the release pipeline signs with
+    # (cosign sign --key): verified offline, no transparency log needed.
+    keys = [<<-EOT
+      -----BEGIN PUBLIC KEY-----
+      MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEpJiYwuKOSp1bK0nH13lgfi/vWgOZ
+      lRXI8gdoWXvGAlMjkajRqOFCce1TfuEkK79AQXlxzJ/yMpZsQQbHlSxSaw==
+      -----END PUBLIC KEY-----
+    EOT
+    ]
+    annotations  = { pipeline = "release" } # cosign sign -a pipeline=release
+    attestations = [{ predicate_type = "https://slsa.dev/provenance/v1" }]
+    per_platform = true # each platform's manifest too, not only the index
+  }
 }
