@@ -173,6 +173,15 @@ data "imagegate_signatures" "app" {
 				ExpectError: regexp.MustCompile(`Image Not Found`),
 			},
 			{Config: cfg("single", `  minimum = 1`), ConfigStateChecks: unsigned(singleDigest)},
+			{
+				// Keys known only at apply: validation waits for them, and
+				// the data source is read at apply.
+				Config: strings.Replace(cfg("single", ""), "keys         = [", "keys         = terraform_data.keys.output # [", 1) + fmt.Sprintf(`
+resource "terraform_data" "keys" {
+  input = [%q]
+}`, key),
+				ConfigStateChecks: unsigned(singleDigest),
+			},
 		},
 	})
 }
