@@ -3,6 +3,7 @@ package provider
 import (
 	"bytes"
 	"crypto"
+	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -173,6 +174,15 @@ data "imagegate_signatures" "app" {
 				ExpectError: regexp.MustCompile(`Image Not Found`),
 			},
 			{Config: cfg("single", `  minimum = 1`), ConfigStateChecks: unsigned(singleDigest)},
+			{
+				// Keys known only at apply: validation waits for them, and
+				// the data source is read at apply.
+				Config: strings.Replace(cfg("single", ""), "keys         = [", "keys         = terraform_data.keys.output # [", 1) + fmt.Sprintf(`
+resource "terraform_data" "keys" {
+  input = [%q]
+}`, key),
+				ConfigStateChecks: unsigned(singleDigest),
+			},
 		},
 	})
 }
@@ -187,6 +197,11 @@ func TestAccSignaturesInvalidRequirements(t *testing.T) {
 	}
 	weak, _ := publicKeyPEM(t, &rsaKey.PublicKey)
 	p224, _ := ecdsaKeyPEM(t, elliptic.P224())
+	x, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x25519, _ := publicKeyPEM(t, x.PublicKey())
 	root := trustedRootJSON(t)
 	// The reference is known only at apply, so the data source is read
 	// only then: an error in the pre-apply plan comes from validation.
@@ -216,6 +231,7 @@ resource "imagegate_policy" "p" {
 		{fmt.Sprintf(`keys = [%q, "not a key"]`, key), "keys[1] is not a PEM public key (expected -----BEGIN PUBLIC KEY-----, as in cosign.pub)"},
 		{fmt.Sprintf(`keys = [%q]`, weak), "keys[0] is an RSA key of 1024 bits; at least 2048 bits are required"},
 		{fmt.Sprintf(`keys = [%q]`, p224), "keys[0] is an ECDSA key on curve P-224; use P-256, P-384 or P-521"},
+		{fmt.Sprintf(`keys = [%q]`, x25519), "keys[0] is a *ecdh.PublicKey key; use ECDSA (P-256, P-384, P-521), Ed25519 or RSA (2048 bits or more)"},
 		{fmt.Sprintf(`trusted_root = %q
 identities = [{ issuer = "https://issuer.example.com", subject_regex = "(unclosed" }]`, root), `identities[0] subject: "(unclosed" is not a valid regular expression`},
 		{fmt.Sprintf(`trusted_root = %q

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/imagegate/terraform-provider-imagegate/internal/verify"
 )
@@ -137,6 +138,17 @@ func (d *signaturesDataSource) Configure(_ context.Context, req datasource.Confi
 // ValidateConfig checks the requirements as soon as they are known, so a
 // malformed key or regular expression fails validate, not plan.
 func (d *signaturesDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
+	// The model's lists and maps cannot hold an unknown value: wait for
+	// the requirements to be known (the reference need not be).
+	var attrs map[string]tftypes.Value
+	if err := req.Config.Raw.As(&attrs); err != nil {
+		return
+	}
+	for _, name := range []string{"keys", "identities", "trusted_root", "require_docker_reference", "annotations", "attestations", "minimum"} {
+		if !attrs[name].IsFullyKnown() {
+			return
+		}
+	}
 	var m signaturesModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() {
