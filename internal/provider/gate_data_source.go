@@ -1,10 +1,8 @@
 package provider
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -191,9 +189,6 @@ func (d *gateDataSource) Read(ctx context.Context, req datasource.ReadRequest, r
 		scanError(&resp.Diagnostics, m.Reference.ValueString(), err, platformsPath(m.Platform))
 		return
 	}
-	// Violations are listed by platform (the index's own, from the
-	// signatures rule, first); each platform's stay in the policy's order.
-	slices.SortStableFunc(res.Decision.Violations, func(a, b policy.Violation) int { return cmp.Compare(a.Platform, b.Platform) })
 	m.fill(res)
 	enforce := m.Enforce.IsNull() || m.Enforce.ValueBool()
 	report(&resp.Diagnostics, m.Reference.ValueString(), pol, res, enforce, d.data.enforcement)

@@ -231,7 +231,7 @@ resource "imagegate_policy" "p" {
 		{fmt.Sprintf(`keys = [%q, "not a key"]`, key), "keys[1] is not a PEM public key (expected -----BEGIN PUBLIC KEY-----, as in cosign.pub)"},
 		{fmt.Sprintf(`keys = [%q]`, weak), "keys[0] is an RSA key of 1024 bits; at least 2048 bits are required"},
 		{fmt.Sprintf(`keys = [%q]`, p224), "keys[0] is an ECDSA key on curve P-224; use P-256, P-384 or P-521"},
-		{fmt.Sprintf(`keys = [%q]`, x25519), "keys[0] is a *ecdh.PublicKey key; use ECDSA (P-256, P-384, P-521), Ed25519 or RSA (2048 bits or more)"},
+		{fmt.Sprintf(`keys = [%q]`, x25519), "keys[0] is an X25519 key-agreement key, which cannot sign; use ECDSA (P-256, P-384, P-521), Ed25519 or RSA (2048 bits or more)"},
 		{fmt.Sprintf(`trusted_root = %q
 identities = [{ issuer = "https://issuer.example.com", subject_regex = "(unclosed" }]`, root), `identities[0] subject: "(unclosed" is not a valid regular expression`},
 		{fmt.Sprintf(`trusted_root = %q

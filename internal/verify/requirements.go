@@ -8,6 +8,7 @@ package verify
 
 import (
 	"crypto"
+	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -259,8 +260,10 @@ func parseKey(text string) (key, error) {
 			return key{}, fmt.Errorf("cannot verify with this key: %v", err)
 		}
 		vs = append(vs, v)
+	case *ecdh.PublicKey:
+		return key{}, fmt.Errorf("is an %s key-agreement key, which cannot sign; use ECDSA (P-256, P-384, P-521), Ed25519 or RSA (2048 bits or more)", k.Curve())
 	default:
-		return key{}, fmt.Errorf("is a %T key; use ECDSA (P-256, P-384, P-521), Ed25519 or RSA (2048 bits or more)", pub)
+		return key{}, fmt.Errorf("is a key of a kind cosign does not sign with (%T); use ECDSA (P-256, P-384, P-521), Ed25519 or RSA (2048 bits or more)", pub)
 	}
 	sum := sha256.Sum256(block.Bytes)
 	return key{id: "sha256:" + hex.EncodeToString(sum[:]), verifiers: vs}, nil
