@@ -302,7 +302,14 @@ func TestRegistryErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			staging, prod := testutil.NewRegistry(t), testutil.NewRegistry(t)
 			src := staging.Push(t, "app:1", testutil.RandomImage(t, 2, v1.Config{}))
-			host := prod.Faulty(t, tc.fault)
+			var answered atomic.Int32
+			host := prod.Faulty(t, func(w http.ResponseWriter, r *http.Request) bool {
+				if tc.fault(w, r) {
+					answered.Add(1)
+					return true
+				}
+				return false
+			})
 			p, _ := newPromoter(t, 300*time.Millisecond, staging.Host, prod.Host, host)
 			dst := tagRef(t, host+"/app:prod")
 			start := time.Now()
@@ -316,6 +323,11 @@ func TestRegistryErrors(t *testing.T) {
 			msg := err.Error()
 			if !strings.Contains(msg, "promoting "+src+" to "+dst.String()) || !strings.Contains(msg, tc.want) {
 				t.Errorf("error %q does not name source and destination and say %q", msg, tc.want)
+			}
+			// The client retries twice: each failing request is sent three
+			// times before the copy gives up.
+			if n := answered.Load(); tc.name != "tag not confirmed" && (n < 3 || n > 60) {
+				t.Errorf("the fault answered %d times; want the 3 attempts of the bounded retries", n)
 			}
 			if tc.name != "tag not confirmed" {
 				if got := current(t, p, tagRef(t, prod.Ref("app:prod"))); got != "" {
