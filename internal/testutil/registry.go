@@ -27,6 +27,7 @@ type Registry struct {
 
 	user, password string
 	noReferrers    bool
+	scoped         *scopedBlobs
 	mu             sync.Mutex
 	requests       []string
 }
@@ -53,7 +54,11 @@ func NewRegistry(t testing.TB, opts ...RegistryOption) *Registry {
 	for _, o := range opts {
 		o(r)
 	}
-	inner := registry.New(registry.WithReferrersSupport(!r.noReferrers), registry.Logger(log.New(io.Discard, "", 0)))
+	regOpts := []registry.Option{registry.WithReferrersSupport(!r.noReferrers), registry.Logger(log.New(io.Discard, "", 0))}
+	if r.scoped != nil {
+		regOpts = append(regOpts, registry.WithBlobHandler(r.scoped))
+	}
+	inner := registry.New(regOpts...)
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if r.user != "" {
 			u, p, ok := req.BasicAuth()
@@ -65,9 +70,16 @@ func NewRegistry(t testing.TB, opts ...RegistryOption) *Registry {
 				return
 			}
 		}
+		entry := req.Method + " " + req.URL.Path
+		if req.URL.RawQuery != "" {
+			entry += "?" + req.URL.RawQuery
+		}
 		r.mu.Lock()
-		r.requests = append(r.requests, req.Method+" "+req.URL.Path)
+		r.requests = append(r.requests, entry)
 		r.mu.Unlock()
+		if r.scoped != nil && r.scoped.mount(w, req) {
+			return
+		}
 		inner.ServeHTTP(w, req)
 	}))
 	t.Cleanup(r.Server.Close)
@@ -119,7 +131,8 @@ func (r *Registry) PushIndex(t testing.TB, repoAndTag string, idx v1.ImageIndex)
 	return ref.Context().Name() + "@" + d.String()
 }
 
-// Requests returns the requests served so far, as "METHOD /path".
+// Requests returns the requests served so far, as "METHOD /path", followed
+// by "?query" when the request had one.
 func (r *Registry) Requests() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
