@@ -17,6 +17,11 @@ variable "db_archive" {
   description = "The offline vulnerability database archive."
 }
 
+variable "production_registry" {
+  type        = string
+  description = "host:port of the local demo production registry."
+}
+
 variable "cosign_public_key" {
   type        = string
   description = "Path of the cosign public key the demo signed web:1.0 with."
@@ -35,9 +40,9 @@ variable "enforce_legacy" {
 }
 
 provider "imagegate" {
-  # The demo registry speaks plain HTTP on loopback, so it is allowed here
+  # The demo registries speak plain HTTP on loopback, so they are allowed here
   # deliberately; any other plain-HTTP registry is refused.
-  insecure_registries = [var.registry]
+  insecure_registries = [var.registry, var.production_registry]
 
   # Air-gapped: import the database archive, never download.
   vulnerability_db = {
@@ -95,6 +100,21 @@ data "imagegate_gate" "legacy" {
   reference = "${var.registry}/demo/legacy:latest"
   policy    = imagegate_policy.production.document
   enforce   = var.enforce_legacy
+}
+
+# The last step of the pipeline: the approved digest goes to production.
+resource "imagegate_promotion" "web" {
+  source      = "${var.registry}/demo/web:1.0"
+  destination = "${var.production_registry}/demo/web:1.0"
+  policy      = imagegate_policy.production.document
+}
+
+output "promotion" {
+  value = {
+    digest                = imagegate_promotion.web.digest
+    destination_reference = imagegate_promotion.web.destination_reference
+    compliant             = imagegate_promotion.web.compliant
+  }
 }
 
 output "web_image" {

@@ -23,7 +23,17 @@ for _ in $(seq 1 50); do
   sleep 0.1
 done
 host="localhost:$port"
-echo "==> registry serving on $host (pid $registry_pid)"
+echo "==> staging registry serving on $host (pid $registry_pid)"
+prod_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()' 2>/dev/null || echo 5056)"
+"$bin/registry" -port "$prod_port" >"$work/production.log" 2>&1 &
+prod_pid=$!
+trap 'kill $registry_pid $prod_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 50); do
+  grep -q "serving on port" "$work/production.log" && break
+  sleep 0.1
+done
+prod="localhost:$prod_port"
+echo "==> production registry serving on $prod (pid $prod_pid)"
 
 "$work/push" -registry "$host" -db "$work/db"
 archive="$(ls "$work"/db/vulnerability-db_*.tar.gz)"
@@ -43,8 +53,8 @@ mkdir -p "$work/cosign-home"
 export TF_CLI_CONFIG_FILE="$work/cli.tfrc"
 cp "$root/demo/main.tf" "$work/"
 cd "$work"
-vars=(-input=false -var "registry=$host" -var "db_archive=$archive" -var "cosign_public_key=$work/cosign.pub")
-echo "==> tofu apply: web (signed) passes the production gate; legacy and the unsigned web:1.1 are only reported (enforce = false)"
+vars=(-input=false -var "registry=$host" -var "db_archive=$archive" -var "cosign_public_key=$work/cosign.pub" -var "production_registry=$prod")
+echo "==> tofu apply: web (signed) passes the production gate and is promoted to production; legacy and the unsigned web:1.1 are only reported (enforce = false)"
 "$bin/tofu" apply "${vars[@]}" -auto-approve
 echo
 echo "==> tofu plan with the legacy gate enforced: the plan must fail"
@@ -65,3 +75,6 @@ sed -n '/Error:/,$p' "$work/unsigned.log"
 grep -q "no cosign signature is attached" "$work/unsigned.log" || { echo "the plan failed for another reason than the missing signature" >&2; exit 1; }
 echo
 echo "==> the plan failed as expected: imagegate refused web:1.1, which nobody signed"
+echo
+echo "==> the promotion: web:1.0 was copied by digest, with its signature, from staging to production"
+"$bin/tofu" output promotion

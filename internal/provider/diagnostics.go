@@ -39,6 +39,12 @@ func configureData(raw any, diags *diag.Diagnostics) *providerData {
 // registryError turns a registry failure into a diagnostic, on the
 // attribute at fault when there is one (platformAttr for platforms).
 func registryError(diags *diag.Diagnostics, err error, platformAttr path.Path) {
+	registryErrorAt(diags, err, path.Root("reference"), platformAttr)
+}
+
+// registryErrorAt is registryError for a resource whose reference is in
+// refAttr.
+func registryErrorAt(diags *diag.Diagnostics, err error, refAttr, platformAttr path.Path) {
 	var re *registry.Error
 	if !errors.As(err, &re) {
 		diags.AddError("Image Read Failed", err.Error())
@@ -50,13 +56,13 @@ func registryError(diags *diag.Diagnostics, err error, platformAttr path.Path) {
 	}
 	switch re.Kind {
 	case registry.KindInvalidReference:
-		diags.AddAttributeError(path.Root("reference"), "Invalid Image Reference", detail)
+		diags.AddAttributeError(refAttr, "Invalid Image Reference", detail)
 	case registry.KindInvalidPlatform:
 		diags.AddAttributeError(platformAttr, "Invalid Platform", detail)
 	case registry.KindPlatform:
 		diags.AddAttributeError(platformAttr, "Platform Not In Image", detail)
 	case registry.KindNotFound:
-		diags.AddAttributeError(path.Root("reference"), "Image Not Found", detail)
+		diags.AddAttributeError(refAttr, "Image Not Found", detail)
 	case registry.KindUnauthorized:
 		diags.AddError("Registry Authentication Failed", detail)
 	case registry.KindInsecure:
@@ -64,7 +70,7 @@ func registryError(diags *diag.Diagnostics, err error, platformAttr path.Path) {
 	case registry.KindUnreachable:
 		diags.AddError("Registry Unreachable", detail)
 	case registry.KindUnsupported:
-		diags.AddAttributeError(path.Root("reference"), "Unsupported Image", detail)
+		diags.AddAttributeError(refAttr, "Unsupported Image", detail)
 	default:
 		diags.AddError("Image Read Failed", detail)
 	}
@@ -73,6 +79,11 @@ func registryError(diags *diag.Diagnostics, err error, platformAttr path.Path) {
 // scanError reports a failed scan: a database problem, a registry problem,
 // or a scan that could not finish. Never a partial result.
 func scanError(diags *diag.Diagnostics, ref string, err error, platformAttr path.Path) {
+	scanErrorAt(diags, ref, err, path.Root("reference"), platformAttr)
+}
+
+// scanErrorAt is scanError for a resource whose reference is in refAttr.
+func scanErrorAt(diags *diag.Diagnostics, ref string, err error, refAttr, platformAttr path.Path) {
 	if limitError(diags, err) {
 		return
 	}
@@ -92,7 +103,7 @@ func scanError(diags *diag.Diagnostics, ref string, err error, platformAttr path
 	}
 	var re *registry.Error
 	if errors.As(err, &re) {
-		registryError(diags, err, platformAttr)
+		registryErrorAt(diags, err, refAttr, platformAttr)
 		return
 	}
 	diags.AddError("Image Scan Failed", fmt.Sprintf("%s could not be scanned completely: %v. A scan that cannot finish fails rather than report fewer vulnerabilities; retry, and check the image and the registry.", ref, err))

@@ -191,7 +191,7 @@ func (d *gateDataSource) Read(ctx context.Context, req datasource.ReadRequest, r
 	}
 	m.fill(res)
 	enforce := m.Enforce.IsNull() || m.Enforce.ValueBool()
-	report(&resp.Diagnostics, m.Reference.ValueString(), pol, res, enforce, d.data.enforcement)
+	report(&resp.Diagnostics, path.Root("reference"), m.Reference.ValueString(), pol, res, enforce, d.data.enforcement)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
 
@@ -248,7 +248,7 @@ func onPlatform(platform string, res *gate.Result) string {
 // report turns the decision into diagnostics: an error for a failed,
 // enforced gate; warnings for warn-level violations, for scan warnings, and
 // for a failed gate whose enforcement was switched off provider-wide.
-func report(diags *diag.Diagnostics, ref string, pol *policy.Policy, res *gate.Result, enforce bool, e enforcement) {
+func report(diags *diag.Diagnostics, at path.Path, ref string, pol *policy.Policy, res *gate.Result, enforce bool, e enforcement) {
 	var stops, warns []policy.Violation
 	for _, v := range res.Decision.Violations {
 		if v.Action == policy.ActionWarn {
@@ -276,7 +276,7 @@ func report(diags *diag.Diagnostics, ref string, pol *policy.Policy, res *gate.R
 		diags.AddWarning("Image Policy Gate Not Enforced", detail+"\n\nEnforcement is switched off by "+e.source+", so this run goes on. Switch it back on as soon as the emergency is over.")
 		return
 	}
-	diags.AddAttributeError(path.Root("reference"), "Image Failed Policy Gate", detail)
+	diags.AddAttributeError(at, "Image Failed Policy Gate", detail)
 }
 
 // unknownSeverityWarning says how many findings the decision could not

@@ -375,6 +375,7 @@ func (p *imagegateProvider) vulnDBConfig(m *vulnerabilityDBModel, diags *diag.Di
 func (p *imagegateProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewPolicyResource,
+		NewPromotionResource,
 	}
 }
 

@@ -1,7 +1,12 @@
 package provider
 
 import (
+	"context"
+	"fmt"
 	"regexp"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -86,4 +91,42 @@ func optionalString(s string) types.String {
 		return types.StringNull()
 	}
 	return types.StringValue(s)
+}
+
+// referenceSyntax checks an image reference with go-containerregistry's
+// parser at validate time.
+var referenceSyntax validator.String = refValidator{tag: false}
+
+// tagSyntax requires registry/repository:tag (no digest) at validate time.
+var tagSyntax validator.String = refValidator{tag: true}
+
+type refValidator struct{ tag bool }
+
+func (v refValidator) Description(context.Context) string {
+	if v.tag {
+		return "must be registry/repository:tag"
+	}
+	return "must be an image reference, registry/repository:tag or registry/repository@sha256:<64 hex digits>"
+}
+
+func (v refValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (v refValidator) ValidateString(ctx context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	s := req.ConfigValue.ValueString()
+	var err error
+	if v.tag {
+		if strings.Contains(s, "@") {
+			err = fmt.Errorf("a digest cannot be written to")
+		} else {
+			_, err = name.NewTag(s, name.StrictValidation)
+		}
+	} else {
+		_, err = name.ParseReference(s, name.WeakValidation)
+	}
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Image Reference", fmt.Sprintf("%q %s: %v", s, v.Description(ctx), err))
+	}
 }
