@@ -429,16 +429,16 @@ func checkUpdateAlone(history []HistoryStep) []finding {
 }
 
 var (
-	addStep      = regexp.MustCompile(`(?is)^\s*(?:(?:/bin/sh -c\s+)?#\(nop\)\s*)?ADD\s+(.*)$`)
-	addURL       = regexp.MustCompile(`(?i)\b(?:https?|ftp)://|\bgit@|\.git(?:#|\s|$)`)
-	addBaseRoots = regexp.MustCompile(`^file:[0-9a-f]{64} in / ?$`)
+	addStep = regexp.MustCompile(`(?is)^\s*(?:(?:/bin/sh -c\s+)?#\(nop\)\s*)?ADD\s+(.*)$`)
+	addURL  = regexp.MustCompile(`(?i)\b(?:https?|ftp)://|\bgit@|\.git(?:#|\s|$)`)
 )
 
 // checkAdd fails ADD steps: ADD fetches URLs and unpacks archives
 // implicitly, COPY does neither. An ADD from a URL (or a Git repository) is
 // always reported; the one exception is the first layer of the history
-// when it adds a root filesystem archive ("ADD file:<sha256> in /"), the
-// step every distribution base image is made of, which COPY cannot do.
+// when it adds a local archive to / ("ADD file:<sha256> in /", "ADD
+// alpine-minirootfs.tar.gz /"): the root filesystem every distribution base
+// image is made of, which COPY cannot unpack.
 func checkAdd(history []HistoryStep) []finding {
 	var out []finding
 	firstLayer := slices.IndexFunc(history, func(h HistoryStep) bool { return !h.EmptyLayer })
@@ -451,7 +451,7 @@ func checkAdd(history []HistoryStep) []finding {
 		switch {
 		case addURL.MatchString(args):
 			out = append(out, finding{stepSubject(i), fmt.Sprintf("build step %d (%s) uses ADD to fetch remote content, which is neither pinned nor verified: download with a checked digest in a RUN step (or ADD --checksum), or COPY a verified file", i, stepText(h.CreatedBy))})
-		case i == firstLayer && addBaseRoots.MatchString(args):
+		case i == firstLayer && (strings.HasSuffix(args, " in /") || strings.HasSuffix(args, " /")):
 		default:
 			out = append(out, finding{stepSubject(i), fmt.Sprintf("build step %d (%s) uses ADD, which also unpacks archives and fetches URLs: use COPY", i, stepText(h.CreatedBy))})
 		}

@@ -189,12 +189,15 @@ func TestChecksPassingVariants(t *testing.T) {
 		"allowed setuid glob":         func(f *Facts) { f.Files.Special = []SpecialFile{{Path: "/usr/lib/openssh/ssh-keysign", Setuid: true}} },
 		"digest reference":            func(f *Facts) { f.Image.Reference = "registry.example.com/app@sha256:" + strings.Repeat("a", 64) },
 		"latest pinned by digest":     func(f *Facts) { f.Image.Reference = "app:latest@sha256:" + strings.Repeat("a", 64) },
-		"registry port is not a tag":  func(f *Facts) { f.Image.Reference = "localhost:5000/app:v1" },
-		"exactly max_age":             func(f *Facts) { f.Image.Created = checksNow.Add(-2160 * time.Hour) },
-		"secret name holding a path":  func(f *Facts) { f.Image.Env = append(f.Image.Env, "API_KEY=/run/secrets/key") },
-		"secret name empty":           func(f *Facts) { f.Image.Env = append(f.Image.Env, "API_TOKEN=") },
-		"locked accounts":             func(f *Facts) { f.Files.Shadow = []byte("root:<redacted>\nnobody:<redacted>\n") },
-		"no /etc/passwd":              func(f *Facts) { f.Passwd = nil },
+		"alpine's root filesystem": func(f *Facts) {
+			f.Image.History[0].CreatedBy = "ADD alpine-minirootfs-3.19.1-x86_64.tar.gz / # buildkit"
+		},
+		"registry port is not a tag": func(f *Facts) { f.Image.Reference = "localhost:5000/app:v1" },
+		"exactly max_age":            func(f *Facts) { f.Image.Created = checksNow.Add(-2160 * time.Hour) },
+		"secret name holding a path": func(f *Facts) { f.Image.Env = append(f.Image.Env, "API_KEY=/run/secrets/key") },
+		"secret name empty":          func(f *Facts) { f.Image.Env = append(f.Image.Env, "API_TOKEN=") },
+		"locked accounts":            func(f *Facts) { f.Files.Shadow = []byte("root:<redacted>\nnobody:<redacted>\n") },
+		"no /etc/passwd":             func(f *Facts) { f.Passwd = nil },
 		"ENV of a sensitive name is env's job": func(f *Facts) {
 			f.Image.History = append(f.Image.History, HistoryStep{CreatedBy: "ENV MODE=<redacted>"})
 		},

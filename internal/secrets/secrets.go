@@ -28,6 +28,10 @@ type Match struct {
 type pattern struct {
 	kind string
 	re   *regexp.Regexp
+	// loginOnly: the shape is a credential only in a login command.
+	loginOnly bool
+	// numericIsNot: an all-digit value is not a credential (a UID:GID pair).
+	numericIsNot bool
 }
 
 // valueChars is what an unquoted shell word of a credential may hold.
@@ -37,20 +41,20 @@ const valueChars = `[^\s;&|"'<>]+`
 // They follow the public token formats of the issuers (prefixes and lengths)
 // and the usual ways a credential is passed on a command line.
 var patterns = []pattern{
-	{"private key", regexp.MustCompile(`(?s)(?P<v>-----BEGIN[A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----.*?(-----END[A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----|$))`)},
-	{"AWS access key id", regexp.MustCompile(`\b(?P<v>(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16})\b`)},
-	{"GitHub token", regexp.MustCompile(`\b(?P<v>(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}))\b`)},
-	{"GitLab token", regexp.MustCompile(`\b(?P<v>glpat-[A-Za-z0-9_-]{20,})`)},
-	{"Slack token", regexp.MustCompile(`\b(?P<v>xox[abposr]-[A-Za-z0-9-]{10,})`)},
-	{"Google API key", regexp.MustCompile(`\b(?P<v>AIza[0-9A-Za-z_-]{35})`)},
-	{"Stripe key", regexp.MustCompile(`\b(?P<v>[sr]k_live_[0-9A-Za-z]{16,})`)},
-	{"npm token", regexp.MustCompile(`\b(?P<v>npm_[A-Za-z0-9]{36})\b`)},
-	{"JSON web token", regexp.MustCompile(`\b(?P<v>eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})`)},
-	{"password in a URL", regexp.MustCompile(`\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@"']+:(?P<v>[^/\s@"']+)@`)},
-	{"Authorization header", regexp.MustCompile(`(?i)\bAuthorization:\s*(?:Bearer|Basic|token|Token)\s+(?P<v>` + valueChars + `)`)},
-	{"credentials option", regexp.MustCompile(`(?i)(?:^|\s)(?:-u|--user|--proxy-user)[ =]+["']?[^\s:"']+:(?P<v>` + valueChars + `)`)},
-	{"password option", regexp.MustCompile(`(?i)(?:^|\s)--(?:password|passwd|pass|token|api-key|apikey|secret|access-token|auth-token|client-secret)[ =]+["']?(?P<v>` + valueChars + `)`)},
-	{"password option", regexp.MustCompile(`(?:^|\s)-p ?["']?(?P<v>[^\s;&|"'<>-]` + `[^\s;&|"'<>]*)`)},
+	{kind: "private key", re: regexp.MustCompile(`(?s)(?P<v>-----BEGIN[A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----.*?(-----END[A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----|$))`)},
+	{kind: "AWS access key id", re: regexp.MustCompile(`\b(?P<v>(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16})\b`)},
+	{kind: "GitHub token", re: regexp.MustCompile(`\b(?P<v>(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}))\b`)},
+	{kind: "GitLab token", re: regexp.MustCompile(`\b(?P<v>glpat-[A-Za-z0-9_-]{20,})`)},
+	{kind: "Slack token", re: regexp.MustCompile(`\b(?P<v>xox[abposr]-[A-Za-z0-9-]{10,})`)},
+	{kind: "Google API key", re: regexp.MustCompile(`\b(?P<v>AIza[0-9A-Za-z_-]{35})`)},
+	{kind: "Stripe key", re: regexp.MustCompile(`\b(?P<v>[sr]k_live_[0-9A-Za-z]{16,})`)},
+	{kind: "npm token", re: regexp.MustCompile(`\b(?P<v>npm_[A-Za-z0-9]{36})\b`)},
+	{kind: "JSON web token", re: regexp.MustCompile(`\b(?P<v>eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})`)},
+	{kind: "password in a URL", re: regexp.MustCompile(`\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@"']+:(?P<v>[^/\s@"']+)@`)},
+	{kind: "Authorization header", re: regexp.MustCompile(`(?i)\bAuthorization:\s*(?:Bearer|Basic|token|Token)\s+(?P<v>` + valueChars + `)`)},
+	{kind: "credentials option", re: regexp.MustCompile(`(?i)(?:^|\s)(?:-u|--user|--proxy-user)[ =]+["']?[^\s:"']+:(?P<v>` + valueChars + `)`), numericIsNot: true},
+	{kind: "password option", re: regexp.MustCompile(`(?i)(?:^|\s)--(?:password|passwd|pass|token|api-key|apikey|secret|access-token|auth-token|client-secret)[ =]+["']?(?P<v>` + valueChars + `)`)},
+	{kind: "password option", re: regexp.MustCompile(`(?:^|\s)-p ?["']?(?P<v>[^\s;&|"'<>-]` + `[^\s;&|"'<>]*)`), loginOnly: true},
 }
 
 // loginCommand is what makes "-p value" a password: docker, podman, helm
@@ -77,12 +81,15 @@ func Find(s string) []Match {
 		out = append(out, Match{Kind: kind, Start: start, End: end})
 	}
 	login := loginCommand.MatchString(s)
-	for i, p := range patterns {
-		if i == len(patterns)-1 && !login {
-			continue // "-p" is a password only for a login command
+	for _, p := range patterns {
+		if p.loginOnly && !login {
+			continue
 		}
 		v := p.re.SubexpIndex("v")
 		for _, m := range p.re.FindAllStringSubmatchIndex(s, -1) {
+			if p.numericIsNot && allDigits(s[m[2*v]:m[2*v+1]]) {
+				continue
+			}
 			add(p.kind, m[2*v], m[2*v+1])
 		}
 	}
@@ -96,6 +103,10 @@ func Find(s string) []Match {
 	}
 	slices.SortFunc(out, func(a, b Match) int { return a.Start - b.Start })
 	return out
+}
+
+func allDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
 // credentialValue reports whether the value assigned to a sensitive name

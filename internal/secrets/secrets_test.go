@@ -20,6 +20,7 @@ func TestRedact(t *testing.T) {
 		{"RUN /bin/sh -c docker login -u ci -p S3CR3Tpass registry.example.com", "RUN /bin/sh -c docker login -u ci -p <redacted> registry.example.com", []string{"password option"}},
 		{"RUN /bin/sh -c tar -p -xf a.tar", "RUN /bin/sh -c tar -p -xf a.tar", nil},
 		{"RUN /bin/sh -c mkdir -p /app", "RUN /bin/sh -c mkdir -p /app", nil},
+		{"RUN /bin/sh -c chroot --userspec 1000:1000 / id && sudo -u 1000:1000 id", "RUN /bin/sh -c chroot --userspec 1000:1000 / id && sudo -u 1000:1000 id", nil},
 		{"RUN /bin/sh -c tool --password=S3CR3T sync", "RUN /bin/sh -c tool --password=<redacted> sync", []string{"password option"}},
 		{"RUN /bin/sh -c curl -u admin:S3CR3T https://x/", "RUN /bin/sh -c curl -u admin:<redacted> https://x/", []string{"credentials option"}},
 		{`RUN /bin/sh -c curl -H "Authorization: Bearer S3CR3Ttok" https://x/`, `RUN /bin/sh -c curl -H "Authorization: Bearer <redacted>" https://x/`, []string{"Authorization header"}},
