@@ -48,7 +48,8 @@ func paths[T any](xs []T, path func(T) string) []string {
 }
 
 // Only the final filesystem counts: a setuid file removed by a later layer
-// (a whiteout) is not reported, nor one whose bit a later layer cleared.
+// (a whiteout, or an opaque whiteout of its directory) is not reported, nor
+// one whose bit a later layer cleared.
 func TestHygieneSetuidHonoursWhiteouts(t *testing.T) {
 	fsys := open(t,
 		[]fixtures.Entry{
@@ -58,10 +59,15 @@ func TestHygieneSetuidHonoursWhiteouts(t *testing.T) {
 			{Name: "usr/bin/wall", Mode: 0o2755, Body: []byte("x")},
 			{Name: "usr/bin/chfn", Mode: 0o4755, Body: []byte("x")},
 			{Name: "usr/bin/plain", Mode: 0o755, Body: []byte("x")},
+			{Name: "opt/", Typeflag: tar.TypeDir}, {Name: "opt/tool/", Typeflag: tar.TypeDir},
+			{Name: "opt/tool/helper", Mode: 0o4755, Body: []byte("x")},
 		},
 		[]fixtures.Entry{
 			{Name: "usr/bin/.wh.su", Body: []byte{}},
 			{Name: "usr/bin/chfn", Mode: 0o755, Body: []byte("y")},
+			{Name: "opt/tool/", Typeflag: tar.TypeDir},
+			{Name: "opt/tool/.wh..wh..opq", Body: []byte{}},
+			{Name: "opt/tool/readme", Body: []byte("z")},
 		},
 	)
 	f, err := fsys.Hygiene()
