@@ -179,6 +179,13 @@ type Suppression struct {
 //
 // Registries: the repository must be under a trusted host or match a trusted
 // repository glob.
+//
+// Checks: each enabled hygiene check (see ChecksRule and Hygiene) gives one
+// violation per subject it fails (package, path, variable, history step,
+// label, account), with the rule "checks.<id>", the check's action and its
+// CIS id. The file checks fail closed when Facts.Files is nil. No message
+// quotes a secret value: variables, steps and files are named, and a quoted
+// step is redacted first.
 func Evaluate(p *Policy, f Facts) Decision {
 	if err := p.Validate(); err != nil {
 		return finish(Decision{Violations: []Violation{{

@@ -1,7 +1,9 @@
 // Package policy is imagegate's decision engine. It parses and validates the
 // versioned JSON policy document and evaluates it against the facts gathered
 // about one image: scan findings, the configured user with the image's
-// /etc/passwd and /etc/group, the layer diff_ids and candidate base images.
+// /etc/passwd and /etc/group, the layer diff_ids and candidate base images,
+// and for the CIS hygiene checks the config, the build history, the SBOM's
+// packages and the facts of the final filesystem.
 //
 // The package is pure: it performs no I/O and never reads the clock (the
 // caller passes the evaluation time in Facts.Now). The same policy and facts
