@@ -224,6 +224,9 @@ func (g *Gate) evaluate(ctx context.Context, req Request, resolved *registry.Res
 	for _, l := range img.Layers {
 		facts.Image.DiffIDs = append(facts.Image.DiffIDs, l.DiffID)
 	}
+	if err := addHygieneFacts(&facts, img, resolved, sc); err != nil {
+		return nil, err
+	}
 	if img.BaseImage != nil {
 		facts.Image.BaseName, facts.Image.BaseDigest = img.BaseImage.Name, img.BaseImage.Digest
 	}

@@ -145,7 +145,7 @@ func TestBaseImage(t *testing.T) {
 			if tt.wantSubj == "base image" { // unannotated: the message says how to nominate or pin a base
 				msg += unannotatedNote
 			}
-			want := []Violation{{Rule: RuleBaseImage, Action: ActionStop, Subject: tt.wantSubj, Message: msg}}
+			want := []Violation{{Rule: RuleBaseImage, Action: ActionStop, CIS: CISBaseImage, Subject: tt.wantSubj, Message: msg}}
 			if d.Passed || !equalViolations(d.Violations, want) {
 				t.Errorf("got  %+v\nwant %+v", d.Violations, want)
 			}

@@ -29,6 +29,11 @@ type Facts struct {
 	// resolve (for the image's platform), plus the annotated base when it
 	// could be resolved.
 	BaseCandidates []BaseCandidate
+	// Packages are the packages of the scan's SBOM, for denied_packages.
+	Packages []Package
+	// Files are the hygiene facts of the final filesystem; nil when not
+	// gathered, which fails every check that needs them.
+	Files *FileFacts
 }
 
 // Image identifies the image under evaluation.
@@ -40,6 +45,17 @@ type Image struct {
 	DiffIDs    []string // layer diff_ids, bottom first
 	BaseName   string   // org.opencontainers.image.base.name annotation, "" when absent
 	BaseDigest string   // org.opencontainers.image.base.digest annotation, "" when absent
+	// Created is the config's creation time, zero when it records none.
+	Created time.Time
+	// Labels are the config's labels.
+	Labels map[string]string
+	// Healthcheck is the config's HEALTHCHECK test, nil when none.
+	Healthcheck []string
+	// Env is the config's environment, "KEY=value". Values are read only
+	// to recognise credentials and never appear in a violation.
+	Env []string
+	// History are the config's build steps, oldest first.
+	History []HistoryStep
 }
 
 // Finding is one vulnerability match from the scanner.
@@ -100,8 +116,11 @@ type Decision struct {
 
 // Violation is one way the image breaks the policy.
 type Violation struct {
-	Rule    string // "vulnerabilities", "user", "base_image", "registries" or "policy"
-	Action  string // "stop" or "warn"
+	Rule   string // "vulnerabilities", "user", "base_image", "registries", "signatures", "checks.<id>" or "policy"
+	Action string // "stop" or "warn"
+	// CIS is the CIS Docker Benchmark id of the rule or check ("4.1"), ""
+	// when no CIS item covers it.
+	CIS     string
 	Subject string // the vulnerability id and package@version, the user, the base or the repository
 	Message string // a readable explanation
 	// Platform is the image platform the violation was found in, set by
@@ -160,6 +179,13 @@ type Suppression struct {
 //
 // Registries: the repository must be under a trusted host or match a trusted
 // repository glob.
+//
+// Checks: each enabled hygiene check (see ChecksRule and Hygiene) gives one
+// violation per subject it fails (package, path, variable, history step,
+// label, account), with the rule "checks.<id>", the check's action and its
+// CIS id. The file checks fail closed when Facts.Files is nil. No message
+// quotes a secret value: variables, steps and files are named, and a quoted
+// step is redacted first.
 func Evaluate(p *Policy, f Facts) Decision {
 	if err := p.Validate(); err != nil {
 		return finish(Decision{Violations: []Violation{{
@@ -184,6 +210,9 @@ func Evaluate(p *Policy, f Facts) Decision {
 	}
 	if r := n.Registries; r != nil {
 		d.Violations = append(d.Violations, evaluateRegistries(r, f)...)
+	}
+	if r := n.Checks; r != nil {
+		d.Violations = append(d.Violations, evaluateChecks(r, f)...)
 	}
 	return finish(d)
 }
@@ -262,7 +291,7 @@ func evaluateVulnerabilities(r *VulnerabilityRule, f Facts) ([]Violation, []Supp
 		for _, ig := range lapsed {
 			msg += fmt.Sprintf("; exception for %s lapsed on %s (reason: %s)", ig.ID, ig.Expires, ig.Reason)
 		}
-		vs = append(vs, Violation{Rule: RuleVulnerabilities, Action: r.Action, Subject: subject, Message: msg})
+		vs = append(vs, Violation{Rule: RuleVulnerabilities, Action: r.Action, CIS: CISVulnerabilities, Subject: subject, Message: msg})
 	}
 	return vs, ss, unknown
 }
@@ -407,7 +436,7 @@ func evaluateUser(r *UserRule, f Facts) []Violation {
 	}
 	var vs []Violation
 	violation := func(msg string) {
-		vs = append(vs, Violation{Rule: RuleUser, Action: r.Action, Subject: subject, Message: msg})
+		vs = append(vs, Violation{Rule: RuleUser, Action: r.Action, CIS: CISUser, Subject: subject, Message: msg})
 	}
 	// The user part alone: without /etc/group nothing about groups can fail.
 	uid, _, err := ResolveUser(userArg, f.Passwd, nil)
@@ -537,7 +566,7 @@ func evaluateBaseImage(r *BaseImageRule, f Facts) []Violation {
 		cands = append(cands, c)
 	}
 	violation := func(subject, format string, args ...any) []Violation {
-		return []Violation{{Rule: RuleBaseImage, Action: r.Action, Subject: subject, Message: fmt.Sprintf(format, args...)}}
+		return []Violation{{Rule: RuleBaseImage, Action: r.Action, CIS: CISBaseImage, Subject: subject, Message: fmt.Sprintf(format, args...)}}
 	}
 	trustedList := strings.Join(r.Trusted, ", ")
 
@@ -754,21 +783,21 @@ func EvaluateSignatures(p *Policy, checks []SignatureCheck) Decision {
 	r := p.normalized().Signatures
 	var d Decision
 	if len(checks) == 0 {
-		d.Violations = append(d.Violations, Violation{Rule: RuleSignatures, Action: r.Action, Subject: "signatures",
+		d.Violations = append(d.Violations, Violation{Rule: RuleSignatures, Action: r.Action, CIS: CISSignatures, Subject: "signatures",
 			Message: "no signature was verified, so the signatures rule cannot pass"})
 	}
 	for _, c := range checks {
 		switch {
 		case c.Result == nil:
-			d.Violations = append(d.Violations, Violation{Rule: RuleSignatures, Action: r.Action, Subject: "signatures", Platform: c.Platform,
+			d.Violations = append(d.Violations, Violation{Rule: RuleSignatures, Action: r.Action, CIS: CISSignatures, Subject: "signatures", Platform: c.Platform,
 				Message: "the signatures were not verified, so the signatures rule cannot pass"})
 		case c.Result.Verified:
 		case len(c.Result.Failures) == 0:
-			d.Violations = append(d.Violations, Violation{Rule: RuleSignatures, Action: r.Action, Subject: c.Result.Digest, Platform: c.Platform,
+			d.Violations = append(d.Violations, Violation{Rule: RuleSignatures, Action: r.Action, CIS: CISSignatures, Subject: c.Result.Digest, Platform: c.Platform,
 				Message: c.Result.Reference + " is not verified"})
 		default:
 			for _, f := range c.Result.Failures {
-				d.Violations = append(d.Violations, Violation{Rule: RuleSignatures, Action: r.Action, Subject: f.Expected, Platform: c.Platform, Message: f.Message})
+				d.Violations = append(d.Violations, Violation{Rule: RuleSignatures, Action: r.Action, CIS: CISSignatures, Subject: f.Expected, Platform: c.Platform, Message: f.Message})
 			}
 		}
 	}

@@ -147,7 +147,7 @@ func TestVulnerabilityMessages(t *testing.T) {
 	}
 	for _, tt := range tests {
 		d := Evaluate(&Policy{Vulnerabilities: tt.rule}, Facts{Now: now, Findings: []Finding{tt.f}})
-		want := []Violation{{Rule: RuleVulnerabilities, Action: ActionStop, Subject: tt.subj, Message: tt.msg}}
+		want := []Violation{{Rule: RuleVulnerabilities, Action: ActionStop, CIS: CISVulnerabilities, Subject: tt.subj, Message: tt.msg}}
 		if !equalViolations(d.Violations, want) {
 			t.Errorf("got  %+v\nwant %+v", d.Violations, want)
 		}
@@ -534,7 +534,7 @@ func TestRegistries(t *testing.T) {
 		})
 	}
 	d := Evaluate(&Policy{Registries: &RegistryRule{Trusted: []string{"quay.io", "ghcr.io/acme/*"}}}, Facts{Image: Image{Repository: "docker.io/library/alpine"}})
-	want := []Violation{{Rule: RuleRegistries, Action: ActionStop, Subject: "index.docker.io/library/alpine",
+	want := []Violation{{Rule: RuleRegistries, Action: ActionStop, CIS: "", Subject: "index.docker.io/library/alpine",
 		Message: "repository index.docker.io/library/alpine is not from a trusted registry (trusted: ghcr.io/acme/*, quay.io)"}}
 	if !equalViolations(d.Violations, want) {
 		t.Errorf("got %+v", d.Violations)

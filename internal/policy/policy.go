@@ -1,7 +1,9 @@
 // Package policy is imagegate's decision engine. It parses and validates the
 // versioned JSON policy document and evaluates it against the facts gathered
 // about one image: scan findings, the configured user with the image's
-// /etc/passwd and /etc/group, the layer diff_ids and candidate base images.
+// /etc/passwd and /etc/group, the layer diff_ids and candidate base images,
+// and for the CIS hygiene checks the config, the build history, the SBOM's
+// packages and the facts of the final filesystem.
 //
 // The package is pure: it performs no I/O and never reads the clock (the
 // caller passes the evaluation time in Facts.Now). The same policy and facts
@@ -58,6 +60,7 @@ type Policy struct {
 	BaseImage       *BaseImageRule     `json:"base_image,omitempty"`
 	Registries      *RegistryRule      `json:"registries,omitempty"`
 	Signatures      *SignaturesRule    `json:"signatures,omitempty"`
+	Checks          *ChecksRule        `json:"checks,omitempty"`
 }
 
 // VulnerabilityRule fails on scan findings at or above a severity or CVSS
@@ -405,8 +408,8 @@ func (p *Policy) Validate() error {
 	if p.Version != 0 && p.Version != Version {
 		ps.add("version", "unsupported version %d; this provider understands version %d", p.Version, Version)
 	}
-	if p.Vulnerabilities == nil && p.User == nil && p.BaseImage == nil && p.Registries == nil && p.Signatures == nil {
-		ps.add("", "the policy has no rule, so it checks nothing: set at least one of vulnerabilities, user, base_image, registries or signatures")
+	if p.Vulnerabilities == nil && p.User == nil && p.BaseImage == nil && p.Registries == nil && p.Signatures == nil && p.Checks == nil {
+		ps.add("", "the policy has no rule, so it checks nothing: set at least one of vulnerabilities, user, base_image, registries or signatures, or the hygiene checks in checks")
 	}
 	if r := p.Vulnerabilities; r != nil {
 		r.validate(&ps)
@@ -452,6 +455,9 @@ func (p *Policy) Validate() error {
 			}
 			ps.add(path, "%s", pr.Message)
 		}
+	}
+	if r := p.Checks; r != nil {
+		r.validate(&ps)
 	}
 	return ps.err()
 }
@@ -559,6 +565,9 @@ func (p *Policy) normalized() *Policy {
 		v.Annotations = maps.Clone(r.Annotations)
 		v.Minimum = max(r.Minimum, 1)
 		c.Signatures = &v
+	}
+	if r := p.Checks; r != nil {
+		c.Checks = r.normalized()
 	}
 	return &c
 }

@@ -112,7 +112,7 @@ func TestParseErrorsNameTheFieldPath(t *testing.T) {
 		{"user switched off checks nothing", `{"name":"p","user":{"action":"warn","require_non_root":false}}`,
 			[]string{"user: the rule checks nothing: set require_non_root = true or remove it"}},
 		{"no rule at all", `{"version":1,"name":"p"}`,
-			[]string{"the policy has no rule, so it checks nothing: set at least one of vulnerabilities, user, base_image, registries or signatures"}},
+			[]string{"the policy has no rule, so it checks nothing: set at least one of vulnerabilities, user, base_image, registries or signatures, or the hygiene checks in checks"}},
 		{"every rule checks nothing", `{"name":"p","vulnerabilities":{},"user":{},"base_image":{"require":false},"registries":{}}`,
 			[]string{
 				"vulnerabilities: set fail_on_severity, max_cvss_score or both; without a threshold no finding can fail",

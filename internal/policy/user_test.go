@@ -208,7 +208,7 @@ func TestEvaluateUser(t *testing.T) {
 			}
 			var want []Violation
 			for _, m := range tt.wantMsgs {
-				want = append(want, Violation{Rule: RuleUser, Action: ActionStop, Subject: tt.wantSubj, Message: m})
+				want = append(want, Violation{Rule: RuleUser, Action: ActionStop, CIS: CISUser, Subject: tt.wantSubj, Message: m})
 			}
 			if d.Passed || !equalViolations(d.Violations, want) {
 				t.Errorf("got %+v (passed %v), want %+v", d.Violations, d.Passed, want)

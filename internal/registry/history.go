@@ -4,7 +4,18 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/imagegate/terraform-provider-imagegate/internal/secrets"
 )
+
+// redactHistory is what a history entry may show: build argument, ENV and
+// ARG values dropped, and any credential found inline (a password in a URL,
+// a token assigned to a sensitive variable, a key in a RUN step) replaced by
+// "<redacted>". It returns the kinds of inline credentials it found, so the
+// hygiene checks can report the step without ever seeing the value.
+func redactHistory(createdBy string) (string, []string) {
+	return secrets.Redact(redactEnvArgs(redactBuildArgs(createdBy)))
+}
 
 // buildArgs matches the build arguments Docker and BuildKit record in a
 // history entry: "RUN |2 A=1 B=2 /bin/sh -c ..." (or "|2 A=1 ...").

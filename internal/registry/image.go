@@ -58,6 +58,10 @@ type Layer struct {
 type History struct {
 	CreatedBy  string
 	EmptyLayer bool
+	// Credentials are the kinds of credential found inline in the step
+	// and redacted from CreatedBy ("password in a URL", "variable
+	// API_TOKEN"), sorted; nil when none was found.
+	Credentials []string
 }
 
 // BaseImage is what the image's annotations claim about its base. It is a
@@ -233,7 +237,8 @@ func (res *Resolved) Inspect(ref string) (*Image, error) {
 		img.Size += l.Size
 	}
 	for _, h := range cf.History {
-		img.History = append(img.History, History{CreatedBy: redactEnvArgs(redactBuildArgs(h.CreatedBy)), EmptyLayer: h.EmptyLayer})
+		createdBy, credentials := redactHistory(h.CreatedBy)
+		img.History = append(img.History, History{CreatedBy: createdBy, EmptyLayer: h.EmptyLayer, Credentials: credentials})
 	}
 	img.BaseImage = baseImage(m.Annotations, res.IndexAnn)
 	return img, nil

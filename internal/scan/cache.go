@@ -13,13 +13,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/imagegate/terraform-provider-imagegate/internal/imagefs"
 	"github.com/imagegate/terraform-provider-imagegate/internal/private"
 )
 
 // cacheFormat versions the entry layout and the way it is made: bump it
 // when Entry, the syft configuration of catalog, matchers() or convert()
 // change, so no plan trusts a result the current code would not produce.
-const cacheFormat = 5
+const cacheFormat = 6
 
 // The versions of syft and grype compiled in, and of the provider itself.
 // Entries made by another syft are rebuilt (catalogers change between
@@ -75,9 +76,13 @@ type Entry struct {
 	Layers     map[string]string `json:"layers"`
 	LayerOrder []string          `json:"layer_order"`
 	// Files holds small files of the final filesystem (account files).
-	Files    map[string][]byte `json:"files"`
-	Distro   *Distro           `json:"distro,omitempty"`
-	Packages []Package         `json:"packages"`
+	Files map[string][]byte `json:"files"`
+	// Hygiene holds the CIS hygiene facts of the final filesystem (setuid
+	// files, secret files, the redacted /etc/shadow), read in the same
+	// pass as Files.
+	Hygiene  *imagefs.Facts `json:"hygiene"`
+	Distro   *Distro        `json:"distro,omitempty"`
+	Packages []Package      `json:"packages"`
 	// SBOMs maps a format to the SHA-256 of its document file. syft-json,
 	// lossless, is always there; other formats are encoded once, on demand,
 	// so they stay byte-identical between plans.
@@ -158,7 +163,7 @@ func (c *Cache) Load(digest string, scope Scope) *Entry {
 		return nil
 	}
 	if e.FormatVersion != cacheFormat || e.SyftVersion != SyftVersion || e.Digest != digest || e.Scope != scope ||
-		e.Layers == nil || e.SBOMs[FormatSyftJSON] == "" {
+		e.Layers == nil || e.SBOMs[FormatSyftJSON] == "" || e.Hygiene == nil {
 		return nil
 	}
 	return &e

@@ -90,6 +90,9 @@ type Result struct {
 	SBOM            string
 	// Files holds the image's account files (for the user rule).
 	Files map[string][]byte
+	// Hygiene holds the facts of the final filesystem the CIS hygiene
+	// checks need (setuid files, secret files, the redacted /etc/shadow).
+	Hygiene *imagefs.Facts
 	// Cached is true when the SBOM came from the cache (no layer pulled).
 	Cached   bool
 	Warnings []string
@@ -276,7 +279,7 @@ func (s *Scanner) scanResolved(ctx context.Context, db *vulndb.DB, res *registry
 	}
 	e := ce.entry
 	out := &Result{
-		Digest: digest, PinnedReference: pinned, DB: db.Status, Files: e.Files, Cached: ce.cached,
+		Digest: digest, PinnedReference: pinned, DB: db.Status, Files: e.Files, Hygiene: e.Hygiene, Cached: ce.cached,
 		Distro: e.Distro, Packages: e.Packages, PackageCount: len(e.Packages), Vulnerabilities: vulns,
 		SeverityCounts: map[string]int{},
 	}
@@ -373,6 +376,9 @@ func (s *Scanner) catalog(ctx context.Context, res *registry.Resolved, pinned st
 	defer fsys.Close()
 	if e.Files, err = fsys.ReadFiles(imagefs.AccountFiles...); err != nil {
 		return nil, err
+	}
+	if e.Hygiene, err = fsys.Hygiene(); err != nil {
+		return nil, fmt.Errorf("reading the hygiene facts: %w", err)
 	}
 	src := stereoscopesource.New(fsys.Image, stereoscopesource.ImageConfig{Reference: res.Ref.String()})
 	defer src.Close()
