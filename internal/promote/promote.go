@@ -17,7 +17,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	ociremote "github.com/sigstore/cosign/v3/pkg/oci/remote"
 
 	"github.com/imagegate/terraform-provider-imagegate/internal/registry"
@@ -299,10 +298,9 @@ func hasCode(te *transport.Error, codes ...transport.ErrorCode) bool {
 // node is one manifest of the source: an image or an index.
 type node struct {
 	ref   name.Digest
-	mt    types.MediaType
-	img   v1.Image
-	idx   v1.ImageIndex
-	taggy remote.Taggable
+	img   v1.Image        // set for an image
+	idx   v1.ImageIndex   // set for an index
+	taggy remote.Taggable // the manifest as the source holds it
 }
 
 type copier struct {
@@ -315,7 +313,7 @@ type copier struct {
 
 // load turns a fetched descriptor into a node.
 func (c *copier) load(ref name.Digest, desc *remote.Descriptor) (*node, error) {
-	n := &node{ref: ref, mt: desc.MediaType, taggy: desc}
+	n := &node{ref: ref, taggy: desc}
 	var err error
 	switch {
 	case desc.MediaType.IsIndex():
@@ -340,7 +338,7 @@ func (c *copier) children(n *node) ([]*node, error) {
 	out := make([]*node, 0, len(im.Manifests))
 	for _, d := range im.Manifests {
 		ref := n.ref.Context().Digest(d.Digest.String())
-		child := &node{ref: ref, mt: d.MediaType}
+		child := &node{ref: ref}
 		switch {
 		case d.MediaType.IsIndex():
 			child.idx, err = n.idx.ImageIndex(d.Digest)

@@ -286,7 +286,7 @@ func TestRegistryErrors(t *testing.T) {
 		{"429 storm", testutil.Status(http.StatusTooManyRequests, func(*http.Request) bool { return true }), "429"},
 		{"5xx on blobs", testutil.Status(http.StatusServiceUnavailable, testutil.IsBlobUpload), "503"},
 		{"5xx on the tag", testutil.Status(http.StatusBadGateway, func(r *http.Request) bool { return r.Method == http.MethodPut && tagPath(r) }), "writing the destination tag"},
-		{"timeout", testutil.Hang(10*time.Second, testutil.IsBlobUpload), "no answer within"},
+		{"timeout", testutil.Hang(10*time.Second, testutil.IsBlobUpload), "the registry could not be reached"},
 		{"tag not confirmed", func(w http.ResponseWriter, r *http.Request) bool {
 			if r.Method != http.MethodHead || !tagPath(r) {
 				return false
