@@ -269,6 +269,20 @@ resource "imagegate_promotion" %q {
 				),
 			},
 			{
+				// A change that copies nothing (timeouts) applies without
+				// gating again, although the image is no longer compliant.
+				Config: provider + policy +
+					promotion("app", e.reg.Ref("app:1"), prod.Ref("app:prod"), "  keep_on_destroy = false") +
+					promotion("multi", e.reg.Ref("multi:1"), prod.Ref("multi:prod"), `  timeouts = { update = "20m" }`) +
+					promotion("other", e.reg.Ref("other:1"), faulty+"/other:prod", ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("imagegate_promotion.multi", plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("imagegate_promotion.multi", tfjsonpath.New("compliant"), knownvalue.Bool(false)),
+				},
+			},
+			{
 				ResourceName:            "imagegate_promotion.multi",
 				ImportState:             true,
 				ImportStateVerify:       true,

@@ -229,8 +229,7 @@ func (r *promotionResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 	}
 	plan.Digest, plan.DestinationReference, plan.PolicyID = types.StringValue(p.digest), types.StringValue(p.destRef), types.StringValue(p.id)
 	plan.ID = types.StringValue(p.dest.String() + "@" + p.digest)
-	changed := state == nil || state.Digest.ValueString() != p.digest || state.PolicyID.ValueString() != p.id ||
-		!state.CopySignatures.Equal(plan.CopySignatures) || state.Destination.ValueString() != plan.Destination.ValueString()
+	changed := copies(state, &plan)
 	if state != nil && state.Digest.ValueString() != p.digest {
 		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("digest"))
 	}
@@ -271,20 +270,32 @@ func (r *promotionResource) Create(ctx context.Context, req resource.CreateReque
 }
 
 func (r *promotionResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var m promotionModel
+	var m, state promotionModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, diags := m.Timeouts.Update(ctx, 30*time.Minute)
-	resp.Diagnostics.Append(diags...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	r.promote(ctx, &m, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		return
+	if copies(&state, &m) {
+		timeout, diags := m.Timeouts.Update(ctx, 30*time.Minute)
+		resp.Diagnostics.Append(diags...)
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		r.promote(ctx, &m, &resp.Diagnostics)
+		if resp.Diagnostics.HasError() {
+			return
+		}
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// copies says whether applying plan over state copies (and so gates)
+// anything: a first promotion, another digest or destination, another
+// policy, or signatures newly asked for. Other changes (keep_on_destroy,
+// timeouts, the source's spelling) only update the state.
+func copies(state, plan *promotionModel) bool {
+	return state == nil || state.Digest.ValueString() != plan.Digest.ValueString() || state.PolicyID.ValueString() != plan.PolicyID.ValueString() ||
+		!state.CopySignatures.Equal(plan.CopySignatures) || state.Destination.ValueString() != plan.Destination.ValueString()
 }
 
 // promote gates the source again (the database may have changed since the
