@@ -242,7 +242,7 @@ func (p *Promoter) Delete(ctx context.Context, dest name.Tag, digest string) err
 	opts := p.reg.RemoteOptions(ctx)
 	if err := remote.Delete(ref, opts...); err != nil && !isNotFound(err) {
 		var te *transport.Error
-		if errors.As(err, &te) && (te.StatusCode == http.StatusMethodNotAllowed || hasCode(te, transport.UnsupportedErrorCode)) {
+		if errors.As(err, &te) && (te.StatusCode == http.StatusMethodNotAllowed || registry.HasCode(te, transport.UnsupportedErrorCode)) {
 			return fmt.Errorf("deleting %s: %w", dest, &DeletionRefusedError{Reference: ref.String(), Err: err})
 		}
 		return fmt.Errorf("deleting %s: %w", dest, classify(ref.String(), "deleting the manifest", err))
@@ -279,20 +279,8 @@ func classify(ref, doing string, err error) error {
 }
 
 func isNotFound(err error) bool {
-	var te *transport.Error
-	return errors.As(err, &te) && (te.StatusCode == http.StatusNotFound ||
-		hasCode(te, transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode))
-}
-
-func hasCode(te *transport.Error, codes ...transport.ErrorCode) bool {
-	for _, d := range te.Errors {
-		for _, c := range codes {
-			if d.Code == c {
-				return true
-			}
-		}
-	}
-	return false
+	var re *registry.Error
+	return errors.As(registry.Classify("", "", err), &re) && re.Kind == registry.KindNotFound
 }
 
 // node is one manifest of the source: an image or an index.

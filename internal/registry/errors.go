@@ -69,9 +69,9 @@ func classify(ref, doing string, err error) error {
 	var te *transport.Error
 	if errors.As(err, &te) {
 		switch {
-		case te.StatusCode == http.StatusNotFound || hasCode(te, transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode, transport.BlobUnknownErrorCode):
+		case te.StatusCode == http.StatusNotFound || HasCode(te, transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode, transport.BlobUnknownErrorCode):
 			return &Error{Kind: KindNotFound, Ref: ref, Err: fmt.Errorf("%s: the registry answered that the image does not exist: %w", doing, err)}
-		case te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden || hasCode(te, transport.UnauthorizedErrorCode, transport.DeniedErrorCode):
+		case te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden || HasCode(te, transport.UnauthorizedErrorCode, transport.DeniedErrorCode):
 			return &Error{Kind: KindUnauthorized, Ref: ref, Err: fmt.Errorf("%s: the registry refused access: %w", doing, err)}
 		case te.StatusCode == http.StatusTooManyRequests:
 			return &Error{Kind: KindUnreachable, Ref: ref, Err: fmt.Errorf("%s: the registry is rate-limiting requests and still answered 429 Too Many Requests after the retries: %w", doing, err)}
@@ -88,7 +88,8 @@ func classify(ref, doing string, err error) error {
 	return &Error{Kind: KindOther, Ref: ref, Err: wrapped}
 }
 
-func hasCode(te *transport.Error, codes ...transport.ErrorCode) bool {
+// HasCode reports whether the registry's answer carries one of codes.
+func HasCode(te *transport.Error, codes ...transport.ErrorCode) bool {
 	for _, d := range te.Errors {
 		for _, c := range codes {
 			if d.Code == c {
