@@ -490,7 +490,13 @@ func TestAccChecksSecretsNeverShown(t *testing.T) {
 	// A literal policy document: a data source that depends on a resource
 	// still to be created is read only at apply, and the plan must run the
 	// gate.
-	config := e.provider("") + fmt.Sprintf(`
+	config := `
+terraform {
+  required_providers {
+    imagegate = { source = "imagegate/imagegate" }
+  }
+}
+` + e.provider("") + fmt.Sprintf(`
 data "imagegate_gate" "dirty" {
   reference = %[1]q
   policy = jsonencode({
