@@ -47,13 +47,15 @@ func checksRuleAttribute() schema.SingleNestedAttribute {
 			Validators:          []validator.List{listvalidator.SizeAtLeast(1)},
 		}
 	}
+	action := actionAttribute()
+	action.MarkdownDescription = "What a violation of a check that `actions` does not name does: `stop` (the default) fails the gate, `warn` reports it as a warning and lets the gate pass."
 	return schema.SingleNestedAttribute{
 		MarkdownDescription: "The CIS Docker Benchmark image hygiene checks (section 4, container images and build file), decided from the image itself: its config, build history, SBOM and final filesystem (whiteouts honoured). Each check is off until its attribute is set, and each violation is tagged with its CIS id (`cis`) and names the package, path, variable, build step, label or account at fault, never a secret value. " +
 			"A rule that enables no check is refused. The other CIS items are covered by other rules: 4.1 by `user`, 4.2 by `base_image`, 4.4 by `vulnerabilities` (and `max_age`), 4.5 by `signatures`. " +
 			"Use the `imagegate_image` data source with `include_checks = true` to see how an image fares against every check without a policy.",
 		Optional: true,
 		Attributes: map[string]schema.Attribute{
-			"action": actionAttribute(),
+			"action": action,
 			"actions": schema.MapAttribute{
 				MarkdownDescription: "The action of individual checks, overriding `action`: a map from a check id (`denied_packages`, `require_healthcheck`, `forbid_update_alone`, `forbid_setuid`, `forbid_add`, `forbid_secrets`, `forbid_latest_tag`, `max_age`, `required_labels` or `account_anomalies`) to `stop` or `warn`, such as `{ max_age = \"warn\" }`. A check named here must be enabled. The document keeps only the entries that differ from `action`.",
 				Optional:            true,
