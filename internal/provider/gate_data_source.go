@@ -56,6 +56,7 @@ type signedDigestModel struct {
 type violationModel struct {
 	Platform types.String `tfsdk:"platform"`
 	Rule     string       `tfsdk:"rule"`
+	CIS      types.String `tfsdk:"cis"`
 	Action   string       `tfsdk:"action"`
 	Subject  string       `tfsdk:"subject"`
 	Message  string       `tfsdk:"message"`
@@ -113,9 +114,10 @@ func (d *gateDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 				Computed:            true,
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"platform": computedString("The platform (`os/arch[/variant]`) of the image the violation was found in, or null when the reference names a single image."),
-					"rule":     computedString("The rule broken: `vulnerabilities`, `user`, `base_image`, `registries`, `signatures` or `policy`."),
+					"rule":     computedString("The rule broken: `vulnerabilities`, `user`, `base_image`, `registries`, `signatures`, `policy`, or `checks.<check id>` for a hygiene check (`checks.forbid_setuid`)."),
+					"cis":      computedString("The CIS Docker Benchmark item the rule or check implements (`4.1` for `user`, `4.8` for `checks.forbid_setuid`), or null when no CIS item covers it (`registries`, `checks.forbid_latest_tag`, `checks.required_labels`, `checks.account_anomalies`)."),
 					"action":   computedString("`stop` (fails the gate) or `warn` (reported only)."),
-					"subject":  computedString("What broke the rule: a vulnerability and package, the user, the base image, the repository, or the signer, attestation or minimum the signatures rule expected (`key sha256:…`, `identity issuer=… subject=…`, `attestation <predicate type>`)."),
+					"subject":  computedString("What broke the rule: a vulnerability and package, the user, the base image, the repository, the signer, attestation or minimum the signatures rule expected (`key sha256:…`, `identity issuer=… subject=…`, `attestation <predicate type>`), or what failed a hygiene check: a package (`sudo@1.9.13`), a path, a variable (`env DB_PASSWORD`), a build step (`history[2]`), a label, an account (`account toor`), `HEALTHCHECK` or `created`. Never a secret value."),
 					"message":  computedString("A readable explanation, with the installed and fixed versions, severity and CVSS for vulnerabilities."),
 				}},
 			},
@@ -207,7 +209,7 @@ func (m *gateModel) fill(res *gate.Result) {
 	}
 	m.Warnings = []string{}
 	for i, v := range d.Violations {
-		m.Violations[i] = violationModel{Platform: optionalString(v.Platform), Rule: v.Rule, Action: v.Action, Subject: v.Subject, Message: v.Message}
+		m.Violations[i] = violationModel{Platform: optionalString(v.Platform), Rule: v.Rule, CIS: optionalString(v.CIS), Action: v.Action, Subject: v.Subject, Message: v.Message}
 		if v.Action == policy.ActionWarn {
 			m.Warnings = append(m.Warnings, v.Rule+": "+onPlatform(v.Platform, res)+violationMessage(v))
 		}
@@ -317,9 +319,18 @@ func listViolations(vs []policy.Violation, res *gate.Result) string {
 				fmt.Fprintf(&b, "%s (%s):\n", v.Platform, digests[v.Platform])
 			}
 		}
-		fmt.Fprintf(&b, "  - %s: %s\n", v.Rule, violationMessage(v))
+		fmt.Fprintf(&b, "  - %s: %s\n", ruleWithCIS(v), violationMessage(v))
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// ruleWithCIS is a violation's rule with its CIS id, as in
+// "checks.forbid_setuid (CIS 4.8)".
+func ruleWithCIS(v policy.Violation) string {
+	if v.CIS == "" {
+		return v.Rule
+	}
+	return fmt.Sprintf("%s (CIS %s)", v.Rule, v.CIS)
 }
 
 // violationMessage is a violation's message, prefixed for a signatures
@@ -353,6 +364,12 @@ func remedy(vs []policy.Violation) string {
 	}
 	if rules[policy.RuleSignatures] {
 		steps = append(steps, "sign the digest named above with a signer listed in signatures (cosign sign, and cosign attest for the attestations), or correct the rule's keys, identities and trusted_root; the imagegate_signatures data source shows what verifies")
+	}
+	for rule := range rules {
+		if strings.HasPrefix(rule, policy.RuleChecks+".") {
+			steps = append(steps, "fix what each hygiene check above names, as its message says, or, where a check does not apply, relax it in the policy's checks (allowed_setuid_paths for a deliberate setuid file, or actions to make a check warn)")
+			break
+		}
 	}
 	if rules[policy.RulePolicy] {
 		steps = append(steps, "fix the policy document")

@@ -2,6 +2,8 @@ package provider
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -9,6 +11,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/imagegate/terraform-provider-imagegate/internal/gate"
+	"github.com/imagegate/terraform-provider-imagegate/internal/policy"
 	"github.com/imagegate/terraform-provider-imagegate/internal/registry"
 )
 
@@ -42,6 +46,16 @@ type imageModel struct {
 	History         []historyModel    `tfsdk:"history"`
 	BaseImage       *baseImageModel   `tfsdk:"base_image"`
 	Size            types.Int64       `tfsdk:"size"`
+	IncludeChecks   types.Bool        `tfsdk:"include_checks"`
+	Checks          []imageCheckModel `tfsdk:"checks"`
+}
+
+// imageCheckModel is one hygiene check applied to the image.
+type imageCheckModel struct {
+	ID       string       `tfsdk:"id"`
+	CIS      types.String `tfsdk:"cis"`
+	Passed   bool         `tfsdk:"passed"`
+	Subjects []string     `tfsdk:"subjects"`
 }
 
 type layerModel struct {
@@ -67,7 +81,7 @@ func (d *imageDataSource) Metadata(_ context.Context, req datasource.MetadataReq
 
 func (d *imageDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "Resolves an image reference to a digest and reads its manifest and config. No layer is pulled. Use `pinned_reference` wherever the image is deployed, so that what runs is exactly what was read.",
+		MarkdownDescription: "Resolves an image reference to a digest and reads its manifest and config. No layer is pulled unless `include_checks` is true. Use `pinned_reference` wherever the image is deployed, so that what runs is exactly what was read.",
 		Attributes: map[string]schema.Attribute{
 			"reference":        referenceAttribute(),
 			"platform":         platformAttribute(),
@@ -123,6 +137,20 @@ func (d *imageDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, 
 				MarkdownDescription: "The total compressed size of the layers in bytes.",
 				Computed:            true,
 			},
+			"include_checks": schema.BoolAttribute{
+				MarkdownDescription: "Whether to apply every CIS image hygiene check to the image and report them in `checks`. Defaults to false, and then no layer is pulled. With true the image's layers are pulled and scanned like `imagegate_scan` does (the SBOM cache is used and filled), so it needs the provider's vulnerability database and takes as long as a scan.",
+				Optional:            true,
+			},
+			"checks": schema.ListNestedAttribute{
+				MarkdownDescription: "With `include_checks = true`, every hygiene check of `imagegate_policy`'s `checks` rule applied to the image with its defaults, without a policy, sorted by id: `denied_packages` (remote-access and network tools such as `openssh-server`, `sudo`, `netcat*`), `require_healthcheck`, `forbid_update_alone`, `forbid_setuid` (no path allowed), `forbid_add`, `forbid_secrets`, `forbid_latest_tag`, `max_age` (90 days), `required_labels` (`org.opencontainers.image.source` and `org.opencontainers.image.revision`) and `account_anomalies`. Null when `include_checks` is false.",
+				Computed:            true,
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"id":       computedString("The check id, as in the policy's `checks` rule and, after `checks.`, in a gate violation's `rule`."),
+					"cis":      computedString("The CIS Docker Benchmark item the check implements, such as `4.8`, or null when no CIS item covers it."),
+					"passed":   schema.BoolAttribute{MarkdownDescription: "Whether the image passes the check.", Computed: true},
+					"subjects": computedStrings("What failed the check, sorted: packages, paths, variables (`env <NAME>`), build steps (`history[<index>]`), labels or accounts, as in a gate violation's `subject`; never a secret value. Empty when the check passed."),
+				}},
+			},
 		},
 	}
 }
@@ -137,12 +165,26 @@ func (d *imageDataSource) Read(ctx context.Context, req datasource.ReadRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	if m.IncludeChecks.ValueBool() {
+		// The reference is resolved once, for the image and its checks.
+		hr, err := d.data.gate.Hygiene(ctx, gate.HygieneRequest{Reference: m.Reference.ValueString(), Platform: m.Platform.ValueString()})
+		if err != nil {
+			scanError(&resp.Diagnostics, m.Reference.ValueString(), err, path.Root("platform"))
+			return
+		}
+		scanWarnings(&resp.Diagnostics, hr.Scan)
+		m.fill(hr.Image)
+		m.fillChecks(hr.Checks)
+		resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+		return
+	}
 	img, err := d.data.registry.Inspect(ctx, m.Reference.ValueString(), m.Platform.ValueString())
 	if err != nil {
 		registryError(&resp.Diagnostics, err, path.Root("platform"))
 		return
 	}
 	m.fill(img)
+	m.Checks = nil
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
 
@@ -177,4 +219,17 @@ func (m *imageModel) fill(img *registry.Image) {
 		m.BaseImage = &baseImageModel{Name: optionalString(b.Name), Digest: optionalString(b.Digest)}
 	}
 	m.Size = types.Int64Value(img.Size)
+}
+
+// fillChecks sets checks from the hygiene results, sorted by id.
+func (m *imageModel) fillChecks(checks []policy.CheckResult) {
+	m.Checks = make([]imageCheckModel, len(checks))
+	for i, c := range checks {
+		subjects := slices.Clone(c.Subjects)
+		if subjects == nil {
+			subjects = []string{}
+		}
+		m.Checks[i] = imageCheckModel{ID: c.ID, CIS: optionalString(c.CIS), Passed: c.Passed, Subjects: subjects}
+	}
+	slices.SortFunc(m.Checks, func(a, b imageCheckModel) int { return strings.Compare(a.ID, b.ID) })
 }

@@ -67,7 +67,7 @@ data "imagegate_gate" "app" {
 			{
 				// One root platform fails the whole index, and says which.
 				Config:      cfg("mixed", ""),
-				ExpectError: regexp.MustCompile(`(?s)Image Failed Policy Gate.*` + regexp.QuoteMeta(mixedDigest.String()) + `.*linux/arm64\s+\(sha256:[0-9a-f]{64}\):\s+- user: the image sets no USER`),
+				ExpectError: regexp.MustCompile(`(?s)Image Failed Policy Gate.*` + regexp.QuoteMeta(mixedDigest.String()) + `.*linux/arm64\s+\(sha256:[0-9a-f]{64}\):\s+-\s+user\s+\(CIS\s+4\.1\):\s+the\s+image\s+sets\s+no\s+USER`),
 			},
 			{
 				Config: cfg("mixed", "  enforce = false"),

@@ -46,6 +46,7 @@ type policyModel struct {
 	BaseImage       *baseImageRuleModel     `tfsdk:"base_image"`
 	Registries      *registryRuleModel      `tfsdk:"registries"`
 	Signatures      *signaturesRuleModel    `tfsdk:"signatures"`
+	Checks          *checksRuleModel        `tfsdk:"checks"`
 	Document        types.String            `tfsdk:"document"`
 }
 
@@ -215,6 +216,7 @@ func (r *policyResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 				},
 			},
 			"signatures": signaturesRuleAttribute(),
+			"checks":     checksRuleAttribute(),
 			"document": schema.StringAttribute{
 				MarkdownDescription: "The canonical policy document (versioned JSON), to pass to `imagegate_gate.policy`. Known at plan time.",
 				Computed:            true,
@@ -296,6 +298,11 @@ func (m *policyModel) toPolicy() (p *policy.Policy, ok bool) {
 			return nil, false
 		}
 	}
+	if c := m.Checks; c != nil {
+		if p.Checks, ok = c.toRule(); !ok {
+			return nil, false
+		}
+	}
 	return p, true
 }
 
@@ -310,7 +317,7 @@ func (m *policyModel) fromPolicy(p *policy.Policy) {
 		}
 		return out
 	}
-	m.Vulnerabilities, m.User, m.BaseImage, m.Registries, m.Signatures = nil, nil, nil, nil, nil
+	m.Vulnerabilities, m.User, m.BaseImage, m.Registries, m.Signatures, m.Checks = nil, nil, nil, nil, nil, nil
 	if v := p.Vulnerabilities; v != nil {
 		r := &vulnerabilityRuleModel{Action: types.StringValue(v.Action), FailOnSeverity: optionalString(v.FailOnSeverity), MaxCVSSScore: types.Float64Null(), OnlyFixed: types.BoolValue(v.OnlyFixed), TreatUnknownAs: optionalString(v.TreatUnknownAs), VEXDocuments: strs(v.VEXDocuments)}
 		if v.MaxCVSSScore != nil {
@@ -332,6 +339,9 @@ func (m *policyModel) fromPolicy(p *policy.Policy) {
 	}
 	if sg := p.Signatures; sg != nil {
 		m.Signatures = signaturesRuleFromPolicy(sg)
+	}
+	if c := p.Checks; c != nil {
+		m.Checks = checksRuleFromPolicy(c)
 	}
 }
 
@@ -452,17 +462,27 @@ func policyProblems(diags *diag.Diagnostics, err error) {
 	}
 }
 
+// mapAttributes are the policy attributes that are maps, whose problem
+// paths end in a key.
+var mapAttributes = map[string]bool{"checks.actions": true}
+
 // problemPath turns "vulnerabilities.ignore[2].expires" into an attribute path.
 func problemPath(s string) (path.Path, bool) {
 	if s == "" {
 		return path.Empty(), false
 	}
 	var p path.Path
-	for i, part := range strings.Split(s, ".") {
+	parts := strings.Split(s, ".")
+	for i, part := range parts {
 		name, rest, _ := strings.Cut(part, "[")
-		if i == 0 {
+		switch {
+		case i == 0:
 			p = path.Root(name)
-		} else {
+		case mapAttributes[strings.Join(parts[:i], ".")]:
+			// The key of a map, such as checks.actions.max_age: the rest
+			// of the problem path is the key.
+			return p.AtMapKey(strings.Join(parts[i:], ".")), true
+		default:
 			p = p.AtName(name)
 		}
 		for rest != "" {

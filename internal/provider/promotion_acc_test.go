@@ -207,7 +207,7 @@ resource "imagegate_promotion" %q {
 			{
 				// A failing image fails the plan; nothing is copied.
 				Config:      base + promotion("root", e.reg.Ref("root:1"), prod.Ref("root:prod"), ""),
-				ExpectError: regexp.MustCompile(`Image Failed Policy Gate[\s\S]*user:\s+the\s+image\s+sets\s+no\s+USER`),
+				ExpectError: regexp.MustCompile(`Image Failed Policy Gate[\s\S]*user\s+\(CIS\s+4\.1\):\s+the\s+image\s+sets\s+no\s+USER`),
 			},
 			{
 				// The third blob upload fails: the apply fails and the tag is

@@ -56,7 +56,7 @@ type promotionModel struct {
 
 var (
 	evaluationViolationType = types.ObjectType{AttrTypes: map[string]attr.Type{
-		"platform": types.StringType, "rule": types.StringType, "action": types.StringType, "subject": types.StringType, "message": types.StringType,
+		"platform": types.StringType, "rule": types.StringType, "cis": types.StringType, "action": types.StringType, "subject": types.StringType, "message": types.StringType,
 	}}
 	evaluationType = types.ObjectType{AttrTypes: map[string]attr.Type{
 		"passed": types.BoolType, "db_built": types.StringType, "violations": types.ListType{ElemType: evaluationViolationType},
@@ -133,7 +133,8 @@ func (r *promotionResource) Schema(ctx context.Context, _ resource.SchemaRequest
 						Computed:            true,
 						NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 							"platform": computed("The platform the violation was found in, for an index; null otherwise."),
-							"rule":     computed("The rule violated."),
+							"rule":     computed("The rule violated: `vulnerabilities`, `user`, `base_image`, `registries`, `signatures`, `policy`, or `checks.<check id>` for a hygiene check."),
+							"cis":      computed("The CIS Docker Benchmark item the rule or check implements, such as `4.8` for `checks.forbid_setuid`, or null when no CIS item covers it."),
 							"action":   computed("`stop` or `warn`."),
 							"subject":  computed("What the violation is about: a vulnerability and package, the user, the base, the repository or the expected signer."),
 							"message":  computed("A readable explanation."),
@@ -334,7 +335,7 @@ func evaluationValue(res *gate.Result, diags *diag.Diagnostics) types.Object {
 	vs := make([]attr.Value, len(res.Decision.Violations))
 	for i, v := range res.Decision.Violations {
 		o, d := types.ObjectValue(evaluationViolationType.AttrTypes, map[string]attr.Value{
-			"platform": optionalString(v.Platform), "rule": types.StringValue(v.Rule), "action": types.StringValue(v.Action),
+			"platform": optionalString(v.Platform), "rule": types.StringValue(v.Rule), "cis": optionalString(v.CIS), "action": types.StringValue(v.Action),
 			"subject": types.StringValue(v.Subject), "message": types.StringValue(v.Message),
 		})
 		diags.Append(d...)

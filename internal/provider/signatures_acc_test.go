@@ -331,7 +331,7 @@ data "imagegate_gate" "app" {
 			{
 				Config: cfg("single", "", ""),
 				ExpectError: words("Image Failed Policy Gate", singleDigest.String(),
-					"- signatures: key "+keyID+": no cosign signature is attached to "+e.reg.Ref("app")+"@"+singleDigest.String(),
+					"- signatures (CIS 4.5): key "+keyID+": no cosign signature is attached to "+e.reg.Ref("app")+"@"+singleDigest.String(),
 					"To pass: sign the digest named above with a signer listed in signatures"),
 			},
 			{
@@ -348,9 +348,9 @@ data "imagegate_gate" "app" {
 				// then each platform's under its manifest digest.
 				Config: cfg("multi", "    per_platform = true", ""),
 				ExpectError: words("Image Failed Policy Gate", "with 3 violations",
-					"index ("+idxDigest.String()+"):", "- signatures: key "+keyID+": no cosign signature is attached to "+e.reg.Ref("app")+"@"+idxDigest.String(),
-					"linux/amd64 ("+amdDigest.String()+"):", "- signatures: key "+keyID+": no cosign signature is attached to "+e.reg.Ref("app")+"@"+amdDigest.String(),
-					"linux/arm64 ("+armDigest.String()+"):", "- signatures: key "+keyID+": no cosign signature is attached to "+e.reg.Ref("app")+"@"+armDigest.String()),
+					"index ("+idxDigest.String()+"):", "- signatures (CIS 4.5): key "+keyID+": no cosign signature is attached to "+e.reg.Ref("app")+"@"+idxDigest.String(),
+					"linux/amd64 ("+amdDigest.String()+"):", "- signatures (CIS 4.5): key "+keyID+": no cosign signature is attached to "+e.reg.Ref("app")+"@"+amdDigest.String(),
+					"linux/arm64 ("+armDigest.String()+"):", "- signatures (CIS 4.5): key "+keyID+": no cosign signature is attached to "+e.reg.Ref("app")+"@"+armDigest.String()),
 			},
 			{
 				// per_platform verifies the index and each platform; each

@@ -11,3 +11,14 @@ output "app_image" {
 output "runs_as" {
   value = data.imagegate_image.app.user
 }
+
+# Every CIS image hygiene check with its defaults, without a policy: this
+# pulls and scans the image, so it needs the vulnerability database.
+data "imagegate_image" "app_checks" {
+  reference      = "registry.example.com/team/app:1.4.2"
+  include_checks = true
+}
+
+output "failed_checks" {
+  value = { for c in data.imagegate_image.app_checks.checks : "${c.id} (CIS ${coalesce(c.cis, "-")})" => c.subjects if !c.passed }
+}

@@ -53,4 +53,24 @@ resource "imagegate_policy" "production" {
     attestations = [{ predicate_type = "https://slsa.dev/provenance/v1" }]
     per_platform = true # each platform's manifest too, not only the index
   }
+
+  # The CIS Docker Benchmark image hygiene checks (section 4); each
+  # violation names its CIS id. Every check is off until set.
+  checks = {
+    action = "stop"
+    actions = {
+      max_age = "warn" # an old image is a warning, not a failed plan
+    }
+    denied_packages      = ["openssh-server", "sudo", "netcat*"] # CIS 4.3
+    require_healthcheck  = true                                  # CIS 4.6
+    forbid_update_alone  = true                                  # CIS 4.7
+    forbid_setuid        = true                                  # CIS 4.8
+    allowed_setuid_paths = ["/usr/bin/passwd"]
+    forbid_add           = true    # CIS 4.9
+    forbid_secrets       = true    # CIS 4.10
+    max_age              = "2160h" # 90 days: rebuild to pick up patches (CIS 4.4)
+    forbid_latest_tag    = true
+    required_labels      = ["org.opencontainers.image.source", "org.opencontainers.image.revision"]
+    account_anomalies    = true # a second UID-0 account, an empty password
+  }
 }
