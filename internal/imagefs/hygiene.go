@@ -59,7 +59,9 @@ type SecretFile struct {
 }
 
 // Hygiene gathers the hygiene facts from the squashed filesystem, the one a
-// container sees: a file a later layer removed (a whiteout) is not there.
+// container sees: a file a later layer removed (a whiteout) is not there,
+// except a credential file, which stays extractable from its layer and is
+// reported with the layer it is in (see removedSecrets).
 // It walks the file tree stereoscope already built while unpacking (file
 // metadata, no content) and reads at most SecretReadLimit bytes of the few
 // files whose names suggest a credential; links are never followed, so a
@@ -108,6 +110,14 @@ func (f *FS) Hygiene() (*Facts, error) {
 			out.SecretsOmitted++
 		}
 	}
+	final := make(map[file.ID]bool, len(refs))
+	for _, ref := range refs {
+		final[ref.ID()] = true
+	}
+	if err := f.removedSecrets(out, final); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out.Secrets, func(a, b SecretFile) int { return strings.Compare(a.Path, b.Path) })
 	files, err := f.ReadFiles(ShadowFile)
 	if err != nil {
 		return nil, err
@@ -116,6 +126,45 @@ func (f *FS) Hygiene() (*Facts, error) {
 		out.Shadow = RedactShadow(b)
 	}
 	return out, nil
+}
+
+// removedSecrets adds the credential files that a layer wrote and a later
+// layer removed or replaced: a container does not see them, but anyone who
+// pulls the image can extract them from that layer, so they are secrets in
+// the image all the same (CIS 4.10).
+func (f *FS) removedSecrets(out *Facts, final map[file.ID]bool) error {
+	for i, l := range f.Image.Layers {
+		if l.Tree == nil {
+			continue
+		}
+		refs := l.Tree.AllFiles(file.TypeRegular)
+		slices.SortFunc(refs, func(a, b file.Reference) int { return strings.Compare(string(a.RealPath), string(b.RealPath)) })
+		for _, ref := range refs {
+			p := string(ref.RealPath)
+			kind, check, ok := secrets.FileCandidate(p)
+			if !ok {
+				continue
+			}
+			if final[ref.ID()] {
+				continue // this very file is in the final filesystem: judged above
+			}
+			if check != secrets.NoContentCheck {
+				head, err := f.readHead(ref)
+				if err != nil {
+					return fmt.Errorf("reading %s of layer %d: %w", p, i+1, err)
+				}
+				if !secrets.ContentHolds(check, head) {
+					continue
+				}
+			}
+			if len(out.Secrets) < MaxListed {
+				out.Secrets = append(out.Secrets, SecretFile{Path: p, Kind: fmt.Sprintf("%s, in layer %d and removed or replaced by a later layer, but still extractable from the image", kind, i+1)})
+			} else {
+				out.SecretsOmitted++
+			}
+		}
+	}
+	return nil
 }
 
 // readHead reads at most SecretReadLimit bytes of a file.

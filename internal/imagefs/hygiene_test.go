@@ -179,3 +179,36 @@ func TestHygieneCountsOmitted(t *testing.T) {
 		t.Errorf("listed %d, omitted %d; want %d and 5", len(f.Special), f.SpecialOmitted, imagefs.MaxListed)
 	}
 }
+
+// A credential file a later layer removed or replaced is invisible to a
+// container but extractable from its layer: it is reported with that layer.
+// One the final filesystem holds is reported once, as it is.
+func TestHygieneSecretsInEarlierLayers(t *testing.T) {
+	key := []byte("-----BEGIN OPENSSH PRIVATE KEY-----\nS3CR3T\n")
+	fsys := open(t,
+		[]fixtures.Entry{
+			{Name: "root/.ssh/id_rsa", Body: key},
+			{Name: "app/tls.key", Body: []byte("-----BEGIN EC PRIVATE KEY-----\nS3CR3T")},
+			{Name: "home/app/.aws/credentials", Body: []byte("[default]\naws_secret_access_key=S3CR3T\n")},
+			{Name: "srv/id_ed25519", Body: key},
+		},
+		[]fixtures.Entry{
+			{Name: "root/.ssh/.wh.id_rsa", Body: []byte{}},
+			{Name: "app/tls.key", Body: []byte("placeholder")},
+		},
+	)
+	f, err := fsys.Hygiene()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := paths(f.Secrets, func(s imagefs.SecretFile) string { return s.Path + " (" + s.Kind + ")" })
+	want := []string{
+		"/app/tls.key (private key, in layer 1 and removed or replaced by a later layer, but still extractable from the image)",
+		"/home/app/.aws/credentials (AWS credentials)",
+		"/root/.ssh/id_rsa (SSH private key, in layer 1 and removed or replaced by a later layer, but still extractable from the image)",
+		"/srv/id_ed25519 (SSH private key)",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("secret files =\n%q\nwant\n%q", got, want)
+	}
+}
