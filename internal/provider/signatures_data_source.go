@@ -3,6 +3,8 @@ package provider
 import (
 	"context"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -11,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
+	"github.com/imagegate/terraform-provider-imagegate/internal/registry"
 	"github.com/imagegate/terraform-provider-imagegate/internal/verify"
 )
 
@@ -187,20 +190,23 @@ func (d *signaturesDataSource) Read(ctx context.Context, req datasource.ReadRequ
 		return
 	}
 	ref := m.Reference.ValueString()
-	var platforms []string
+	// Resolve once; from here on only repository@digest is read. Without a
+	// platform that is the digest the reference names, and the manifests
+	// of an index's platforms are not read.
+	var target name.Digest
+	var err error
 	if p := m.Platform.ValueString(); p != "" {
-		platforms = []string{p}
+		var set *registry.Set
+		if set, err = d.data.registry.ResolveAll(ctx, ref, []string{p}); err == nil {
+			img := set.Images[0]
+			target = img.Ref.Context().Digest(img.Digest.String())
+		}
+	} else {
+		target, err = d.data.registry.ResolveDigest(ctx, ref)
 	}
-	// Resolve once; from here on only repository@digest is read.
-	set, err := d.data.registry.ResolveAll(ctx, ref, platforms)
 	if err != nil {
 		verifyError(&resp.Diagnostics, ref, err)
 		return
-	}
-	target := set.Ref.Context().Digest(set.Digest.String())
-	if len(platforms) > 0 {
-		img := set.Images[0]
-		target = img.Ref.Context().Digest(img.Digest.String())
 	}
 	res, err := d.data.verifier.Verify(ctx, target, r)
 	if err != nil {

@@ -287,3 +287,14 @@ func orNone(s []string) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// ResolveDigest resolves ref once to repository@digest of what it names,
+// an index or an image, reading no further: for checks that act on that
+// digest alone, such as its signatures.
+func (c *Client) ResolveDigest(ctx context.Context, ref string) (name.Digest, error) {
+	r, desc, err := c.get(ctx, ref)
+	if err != nil {
+		return name.Digest{}, err
+	}
+	return r.Context().Digest(desc.Digest.String()), nil
+}
