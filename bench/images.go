@@ -45,7 +45,7 @@ type imageFacts struct {
 // randomBytes is n bytes from a ChaCha8 stream seeded by seed.
 func randomBytes(seed uint64, n int) []byte {
 	var key [32]byte
-	for i := 0; i < 8; i++ {
+	for i := range 8 {
 		key[i] = byte(seed >> (8 * i))
 	}
 	b := make([]byte, n)
@@ -101,9 +101,9 @@ func bigImage() (v1.Image, imageFacts, error) {
 	if err := add(fixtures.DebianFiles(deb), "ADD rootfs.tar / # debian:12"); err != nil {
 		return nil, imageFacts{}, err
 	}
-	for l := 0; l < bigBlobLayers; l++ {
+	for l := range bigBlobLayers {
 		files := fixtures.Files{}
-		for f := 0; f < bigBlobFiles; f++ {
+		for f := range bigBlobFiles {
 			files[fmt.Sprintf("usr/share/bench/blob-%d-%d.bin", l, f)] = randomBytes(uint64(l*bigBlobFiles+f+1), bigBlobFileSize)
 		}
 		if err := add(files, fmt.Sprintf("RUN apt-get install assets-%d", l)); err != nil {
@@ -147,9 +147,9 @@ func smallImageSet() ([]v1.Image, []imageFacts, error) {
 	names := sortedNames(npmPackages)
 	var imgs []v1.Image
 	var facts []imageFacts
-	for i := 0; i < smallImages; i++ {
+	for i := range smallImages {
 		deps := map[string]string{}
-		for k := 0; k < smallNPM; k++ {
+		for k := range smallNPM {
 			n := names[(i*7+k)%len(names)]
 			deps[n] = npmPackages[n]
 		}

@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -180,9 +181,7 @@ provider_installation {
 		refs = append(refs, s.Ref)
 	}
 	manyVars := map[string]any{"references": refs}
-	for k, v := range common {
-		manyVars[k] = v
-	}
+	maps.Copy(manyVars, common)
 	if err := writeConfig(dirs["tf/many"], manyConfig, manyVars); err != nil {
 		return err
 	}

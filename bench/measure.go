@@ -7,7 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -164,7 +164,7 @@ type stats struct {
 
 func median[T int64 | time.Duration](xs []T) T {
 	s := append([]T(nil), xs...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	slices.Sort(s)
 	if len(s) == 0 {
 		return 0
 	}

@@ -40,7 +40,7 @@ func profileShares(ctx context.Context, path string) (map[string]float64, float6
 		}
 		b, err := exec.CommandContext(ctx, "go", append(args, path)...).CombinedOutput()
 		if err != nil {
-			return nil, 0, fmt.Errorf("go tool pprof %s: %v\n%s", path, err, b)
+			return nil, 0, fmt.Errorf("go tool pprof %s: %w\n%s", path, err, b)
 		}
 		m := accountingRE.FindStringSubmatch(string(b))
 		if m == nil {

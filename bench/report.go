@@ -79,7 +79,7 @@ func readMachine(o options) machineFacts {
 		m.Kernel = "Linux " + firstLine(b)
 	}
 	if b, err := os.ReadFile("/etc/os-release"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
+		for l := range strings.SplitSeq(string(b), "\n") {
 			if v, ok := strings.CutPrefix(l, "PRETTY_NAME="); ok {
 				m.OS = strings.Trim(v, `"`)
 			}

@@ -2,7 +2,8 @@
 # Builds the command-line tools the tests, the demo and the benchmarks run,
 # from source through the Go module proxy, into a git-ignored directory:
 # OpenTofu and Terraform (acceptance tests under both), the grype CLI
-# (parity and benchmarks) and the cosign CLI (signature interop). Each is built only when missing, so repeated runs
+# (parity and benchmarks), the cosign CLI (signature interop) and
+# golangci-lint (make lint). Each is built only when missing, so repeated runs
 # return at once.
 set -euo pipefail
 
@@ -57,9 +58,21 @@ build_cosign() {
   fi
 }
 
+# golangci-lint, pinned here (it is a tool, not a dependency of the
+# provider), with a stamp file like grype's.
+golangci_lint_version=v2.15.0
+build_golangci_lint() {
+  if [ ! -x "$bin/golangci-lint" ] || [ ! -f "$bin/.golangci-lint-$golangci_lint_version" ]; then
+    echo "building golangci-lint $golangci_lint_version (first run only, several minutes)" >&2
+    GOBIN="$bin" CGO_ENABLED=0 go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$golangci_lint_version"
+    rm -f "$bin"/.golangci-lint-*
+    touch "$bin/.golangci-lint-$golangci_lint_version"
+  fi
+}
+
 # With arguments, only the named tools are built (the demo needs only tofu).
 tools=("$@")
-[ ${#tools[@]} -gt 0 ] || tools=(tofu terraform grype cosign)
+[ ${#tools[@]} -gt 0 ] || tools=(tofu terraform grype cosign golangci-lint)
 for tool in "${tools[@]}"; do
   case "$tool" in
     # dev=no drops the "-dev" suffix a source build would otherwise report.
@@ -67,7 +80,8 @@ for tool in "${tools[@]}"; do
     terraform) build terraform github.com/hashicorp/terraform v1.5.7 . ;;
     grype) build_grype ;;
     cosign) build_cosign ;;
-    *) echo "unknown tool $tool (tofu, terraform, grype or cosign)" >&2; exit 2 ;;
+    golangci-lint) build_golangci_lint ;;
+    *) echo "unknown tool $tool (tofu, terraform, grype, cosign or golangci-lint)" >&2; exit 2 ;;
   esac
 done
 echo "$bin"

@@ -340,7 +340,9 @@ func sortedKeys(m map[string]string) []string {
 func (g *Gate) base(ctx context.Context, ref, platform string) ([]*policy.BaseCandidate, error) {
 	key := ref + "|" + platform
 	if c, ok := g.bases.Load(key); ok {
-		return c.([]*policy.BaseCandidate), nil
+		if cands, ok := c.([]*policy.BaseCandidate); ok {
+			return cands, nil
+		}
 	}
 	set, err := g.registry.ResolveAll(ctx, ref, nil)
 	if err != nil {

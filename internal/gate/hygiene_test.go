@@ -253,7 +253,7 @@ func TestHygieneNumericRootVariants(t *testing.T) {
 func TestHygieneHostileLayers(t *testing.T) {
 	reg := testutil.NewRegistry(t)
 	escape := filepath.Join(os.TempDir(), "imagegate-gate-escape")
-	os.Remove(escape)
+	testutil.RemoveIfPresent(t, escape)
 	img := testutil.Image(t, testutil.Spec{
 		Layers: []v1.Layer{
 			testutil.Layer(t, baseFiles()),
@@ -270,7 +270,7 @@ func TestHygieneHostileLayers(t *testing.T) {
 	reg.Push(t, "hostile:1", img)
 	res := evaluateChecks(t, newGateAt(t, hygieneNow, reg), reg.Ref("hostile:1"))
 	if _, err := os.Lstat(escape); err == nil {
-		os.Remove(escape)
+		testutil.RemoveIfPresent(t, escape)
 		t.Fatalf("a traversal entry was written outside the temporary root: %s", escape)
 	}
 	got := failed(res)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/imagegate/terraform-provider-imagegate/internal/fixtures"
 	"github.com/imagegate/terraform-provider-imagegate/internal/imagefs"
+	"github.com/imagegate/terraform-provider-imagegate/internal/testutil"
 )
 
 func open(t *testing.T, layers ...[]fixtures.Entry) *imagefs.FS {
@@ -118,7 +119,7 @@ func TestHygieneSecretFilesAndShadow(t *testing.T) {
 // symlink named like a secret are not followed.
 func TestHygieneHostileEntries(t *testing.T) {
 	escape := filepath.Join(os.TempDir(), "imagegate-escape-"+strings.ReplaceAll(t.Name(), "/", "_"))
-	os.Remove(escape)
+	testutil.RemoveIfPresent(t, escape)
 	rel := strings.Repeat("../", 12) + strings.TrimPrefix(escape, "/")
 	fsys := open(t, []fixtures.Entry{
 		{Name: rel, Mode: 0o4755, Body: []byte("x")},
@@ -133,7 +134,7 @@ func TestHygieneHostileEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := os.Lstat(escape); err == nil {
-		os.Remove(escape)
+		testutil.RemoveIfPresent(t, escape)
 		t.Fatalf("a traversal entry was written outside the temporary root: %s", escape)
 	}
 	if got, want := paths(f.Special, func(s imagefs.SpecialFile) string { return s.Path }), []string{escape}; !slices.Equal(got, want) {

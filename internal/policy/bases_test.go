@@ -81,8 +81,6 @@ func TestTrustedGlobsInRules(t *testing.T) {
 	}
 }
 
-func boolPtr(b bool) *bool { return &b }
-
 // With trusted bases set, require defaults to true: an image without base
 // annotations must prove a trusted base by its layers.
 func TestRequireDefaultsToTrue(t *testing.T) {
@@ -99,8 +97,8 @@ func TestRequireDefaultsToTrue(t *testing.T) {
 		{"default, built on the trusted base", nil, []BaseCandidate{base}, true},
 		{"default, not built on the trusted base", nil, []BaseCandidate{other}, false},
 		{"default, no base resolved", nil, nil, false},
-		{"explicit true, not built on it", boolPtr(true), []BaseCandidate{other}, false},
-		{"explicit false, not built on it", boolPtr(false), []BaseCandidate{other}, true},
+		{"explicit true, not built on it", new(true), []BaseCandidate{other}, false},
+		{"explicit false, not built on it", new(false), []BaseCandidate{other}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p := &Policy{BaseImage: &BaseImageRule{Trusted: []string{"registry.example.com/base/debian:12"}, Require: tt.require}}

@@ -284,14 +284,15 @@ func evaluateVulnerabilities(r *VulnerabilityRule, f Facts) ([]Violation, []Supp
 		if len(why) == 0 {
 			continue
 		}
-		msg := findingDescription(fd) + "; " + strings.Join(why, " and ")
+		var msg strings.Builder
+		msg.WriteString(findingDescription(fd) + "; " + strings.Join(why, " and "))
 		if fd.New {
-			msg += " (new since first scan)"
+			msg.WriteString(" (new since first scan)")
 		}
 		for _, ig := range lapsed {
-			msg += fmt.Sprintf("; exception for %s lapsed on %s (reason: %s)", ig.ID, ig.Expires, ig.Reason)
+			fmt.Fprintf(&msg, "; exception for %s lapsed on %s (reason: %s)", ig.ID, ig.Expires, ig.Reason)
 		}
-		vs = append(vs, Violation{Rule: RuleVulnerabilities, Action: r.Action, CIS: CISVulnerabilities, Subject: subject, Message: msg})
+		vs = append(vs, Violation{Rule: RuleVulnerabilities, Action: r.Action, CIS: CISVulnerabilities, Subject: subject, Message: msg.String()})
 	}
 	return vs, ss, unknown
 }

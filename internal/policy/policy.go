@@ -364,8 +364,7 @@ func describeToken(tok json.Token) string {
 }
 
 func fieldByJSONName(t reflect.Type, name string) (reflect.StructField, bool) {
-	for i := range t.NumField() {
-		f := t.Field(i)
+	for f := range t.Fields() {
 		if f.Anonymous && f.Type.Kind() == reflect.Struct {
 			if ef, ok := fieldByJSONName(f.Type, name); ok {
 				return ef, true

@@ -7,7 +7,8 @@ import (
 	"testing"
 )
 
-func f64(v float64) *float64 { return &v }
+// f64 keeps float literals float64 (new(7) would be an *int).
+func f64(v float64) *float64 { return new(v) }
 
 const validVEX = `{"@context":"https://openvex.dev/ns/v0.2.0","@id":"https://example.com/vex/1","author":"sec","timestamp":"2026-01-01T00:00:00Z","version":1,
  "statements":[{"vulnerability":{"name":"CVE-2024-0001"},"status":"not_affected","justification":"vulnerable_code_not_present"}]}`
@@ -57,7 +58,7 @@ func TestParseErrorsNameTheFieldPath(t *testing.T) {
 		{"syntax", `{"name": }`, []string{"not valid JSON at byte 9: invalid character '}' looking for beginning of value"}},
 		{"truncated", `{"name": "x"`, []string{"not valid JSON: unexpected end of the document"}},
 		{"trailing data", `{"name": "x"} {}`, []string{"unexpected data after the policy object"}},
-		{"unknown top-level field", `{"nmae": "x"}`, []string{"nmae: unknown field"}},
+		{"unknown top-level field", `{"name": "x"}`, []string{"name: unknown field"}},
 		{"field names are case-sensitive", `{"Name": "x"}`, []string{"Name: unknown field"}},
 		{"duplicate field", `{"name": "a", "name": "b"}`, []string{"name: duplicate field"}},
 		{"unknown nested field", `{` + okVuln + `,"ignore":[{"id":"a","reason":"r"},{"id":"b","reason":"r","until":"x"}]}}`,
@@ -178,7 +179,7 @@ func TestValidateProblemPaths(t *testing.T) {
 	if err := (&Policy{}).Validate(); !errors.As(err, &ve) || len(ve.Problems) != 1 || ve.Problems[0].Path != "" {
 		t.Errorf("a policy without rules validated: %v", err)
 	}
-	p := &Policy{Vulnerabilities: &VulnerabilityRule{MaxCVSSScore: f64(10.5), Ignore: []Ignore{{ID: "CVE-1"}}}}
+	p := &Policy{Vulnerabilities: &VulnerabilityRule{MaxCVSSScore: new(10.5), Ignore: []Ignore{{ID: "CVE-1"}}}}
 	if !errors.As(p.Validate(), &ve) {
 		t.Fatal("no ValidationError")
 	}
@@ -190,7 +191,7 @@ func TestValidateProblemPaths(t *testing.T) {
 		t.Errorf("paths %q, want %q", paths, want)
 	}
 	for _, good := range []float64{0, 7.5, 10} {
-		if err := (&Policy{Vulnerabilities: &VulnerabilityRule{MaxCVSSScore: f64(good)}}).Validate(); err != nil {
+		if err := (&Policy{Vulnerabilities: &VulnerabilityRule{MaxCVSSScore: new(good)}}).Validate(); err != nil {
 			t.Errorf("max_cvss_score %v: %v", good, err)
 		}
 	}

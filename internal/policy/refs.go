@@ -72,7 +72,7 @@ func validTag(t string) bool {
 		return false
 	}
 	for _, c := range t {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '_' && c != '.' && c != '-' {
 			return false
 		}
 	}
@@ -88,7 +88,7 @@ func normalizeRepository(name string) string {
 		return ""
 	}
 	host, rest, found := strings.Cut(name, "/")
-	if !found || !(strings.ContainsAny(host, ".:") || host == "localhost") {
+	if !found || (!strings.ContainsAny(host, ".:") && host != "localhost") {
 		host, rest = dockerHub, name
 	}
 	host = normalizeHost(host)

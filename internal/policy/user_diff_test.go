@@ -49,8 +49,8 @@ func checkAgainstRuntime(t *testing.T, spec string, passwd, group []byte) outcom
 		fail("ResolveUser %d:%d, runtime %d:%d", uid, gid, runc.Uid, runc.Gid)
 	case err != nil && !errors.Is(err, ErrUnknownUser) && !errors.Is(err, ErrUnknownGroup):
 		fail("ResolveUser error %q wraps neither sentinel", err)
-	case errors.Is(rerr, sysuser.ErrNoPasswdEntries) && !(errors.Is(err, sysuser.ErrNoPasswdEntries) && errors.Is(err, ErrUnknownUser)),
-		errors.Is(rerr, sysuser.ErrNoGroupEntries) && !(errors.Is(err, sysuser.ErrNoGroupEntries) && errors.Is(err, ErrUnknownGroup)),
+	case errors.Is(rerr, sysuser.ErrNoPasswdEntries) && (!errors.Is(err, sysuser.ErrNoPasswdEntries) || !errors.Is(err, ErrUnknownUser)),
+		errors.Is(rerr, sysuser.ErrNoGroupEntries) && (!errors.Is(err, sysuser.ErrNoGroupEntries) || !errors.Is(err, ErrUnknownGroup)),
 		errors.Is(rerr, sysuser.ErrRange) && !errors.Is(err, sysuser.ErrRange):
 		fail("ResolveUser error %q does not wrap the runtime's %q", err, rerr)
 	}

@@ -29,7 +29,14 @@ func TestTooManyReferrers(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i <= promote.MaxReferrers; i++ {
-		ref := mutate.Subject(mutate.Annotations(empty.Image, map[string]string{"n": fmt.Sprint(i)}).(v1.Image), *desc).(v1.Image)
+		annotated, ok := mutate.Annotations(empty.Image, map[string]string{"n": fmt.Sprint(i)}).(v1.Image)
+		if !ok {
+			t.Fatal("mutate.Annotations of an image is not an image")
+		}
+		ref, ok := mutate.Subject(annotated, *desc).(v1.Image)
+		if !ok {
+			t.Fatal("mutate.Subject of an image is not an image")
+		}
 		d, _ := ref.Digest()
 		if err := remote.Write(digestRef(t, staging.Ref("app@"+d.String())), ref); err != nil {
 			t.Fatal(err)
@@ -50,8 +57,8 @@ func TestTooManyReferrers(t *testing.T) {
 // writing anything.
 func TestDeeplyNestedIndex(t *testing.T) {
 	staging, prod := testutil.NewRegistry(t), testutil.NewRegistry(t)
-	var idx v1.ImageIndex = testutil.Index(t, testutil.RandomImage(t, 1, v1.Config{}))
-	for i := 0; i < promote.MaxIndexDepth; i++ {
+	var idx = testutil.Index(t, testutil.RandomImage(t, 1, v1.Config{}))
+	for range promote.MaxIndexDepth {
 		idx = mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: idx})
 	}
 	src := staging.PushIndex(t, "app:1", idx)
@@ -69,8 +76,8 @@ func TestDeeplyNestedIndex(t *testing.T) {
 // allowed, by digest.
 func TestNestedIndexKeepsDigest(t *testing.T) {
 	staging, prod := testutil.NewRegistry(t), testutil.NewRegistry(t)
-	var idx v1.ImageIndex = testutil.Index(t, testutil.RandomImage(t, 1, v1.Config{}), testutil.RandomImage(t, 1, v1.Config{}))
-	for i := 0; i < promote.MaxIndexDepth-1; i++ {
+	var idx = testutil.Index(t, testutil.RandomImage(t, 1, v1.Config{}), testutil.RandomImage(t, 1, v1.Config{}))
+	for range promote.MaxIndexDepth - 1 {
 		idx = mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: idx})
 	}
 	src := staging.PushIndex(t, "app:1", idx)

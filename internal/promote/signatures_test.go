@@ -63,10 +63,10 @@ func exists(ref name.Reference) bool {
 // and verifies the copies at the destination with internal/verify.
 func TestSignaturesGoAlong(t *testing.T) {
 	type setup struct {
-		name                 string
-		format               string
-		stagingAPI, prodAPI  bool
-		wantAttachments, min int
+		name                string
+		format              string
+		stagingAPI, prodAPI bool
+		wantAttachments     int
 	}
 	for _, s := range []setup{
 		{name: "classic", format: testutil.FormatClassic, stagingAPI: true, prodAPI: true, wantAttachments: 3}, // .sig, .att, .sbom

@@ -217,7 +217,7 @@ func violations(gate string, want ...violation) statecheck.StateCheck {
 func TestAccGateChecks(t *testing.T) {
 	e := newScanEnv(t)
 	refs := checksImages(t, e.reg)
-	os.Remove(checksEscape())
+	testutil.RemoveIfPresent(t, checksEscape())
 
 	config := e.provider("") + allChecksPolicy("all", "876000h") + allChecksPolicy("young", "720h") + `
 resource "imagegate_policy" "root" {
@@ -279,7 +279,7 @@ resource "imagegate_policy" "root" {
 		}},
 	})
 	if _, err := os.Lstat(checksEscape()); err == nil {
-		os.Remove(checksEscape())
+		testutil.RemoveIfPresent(t, checksEscape())
 		t.Fatalf("a traversal entry was written outside the temporary root: %s", checksEscape())
 	}
 }
@@ -600,7 +600,7 @@ output "history" {
 // leakedLines are the lines of s that hold checksSecret, masked.
 func leakedLines(s string) string {
 	var out []string
-	for _, line := range strings.Split(s, "\n") {
+	for line := range strings.SplitSeq(s, "\n") {
 		if strings.Contains(line, checksSecret) {
 			line = strings.ReplaceAll(line, checksSecret, "[LEAKED]")
 			if len(line) > 400 {

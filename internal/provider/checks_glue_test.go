@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -27,14 +28,25 @@ func TestEvaluationViolationsCIS(t *testing.T) {
 	if diags.HasError() {
 		t.Fatal(diags)
 	}
-	list := o.Attributes()["violations"].(types.List).Elements()
+	vl, ok := o.Attributes()["violations"].(types.List)
+	if !ok {
+		t.Fatalf("violations is a %T, want a list", o.Attributes()["violations"])
+	}
+	list := vl.Elements()
 	if len(list) != 2 {
 		t.Fatalf("violations: %v", list)
 	}
-	if got := list[0].(types.Object).Attributes()["cis"]; !got.Equal(types.StringValue("4.8")) {
+	cis := func(i int) attr.Value {
+		o, ok := list[i].(types.Object)
+		if !ok {
+			t.Fatalf("violations[%d] is a %T, want an object", i, list[i])
+		}
+		return o.Attributes()["cis"]
+	}
+	if got := cis(0); !got.Equal(types.StringValue("4.8")) {
 		t.Errorf("cis of checks.forbid_setuid: %v", got)
 	}
-	if got := list[1].(types.Object).Attributes()["cis"]; !got.IsNull() {
+	if got := cis(1); !got.IsNull() {
 		t.Errorf("cis of checks.required_labels: %v, want null", got)
 	}
 }

@@ -87,8 +87,7 @@ func scanErrorAt(diags *diag.Diagnostics, ref string, err error, refAttr, platfo
 	if limitError(diags, err) {
 		return
 	}
-	var dbErr *vulndb.Error
-	if errors.As(err, &dbErr) {
+	if dbErr, ok := errors.AsType[*vulndb.Error](err); ok {
 		detail := fmt.Sprintf("%s could not be scanned: %v", ref, dbErr)
 		if !dbErr.Built.IsZero() {
 			detail += fmt.Sprintf(" (database built %s)", dbErr.Built.UTC().Format(time.RFC3339))
@@ -96,13 +95,11 @@ func scanErrorAt(diags *diag.Diagnostics, ref string, err error, refAttr, platfo
 		diags.AddError("Vulnerability Database Unusable", detail+".\n\n"+dbErr.Hint())
 		return
 	}
-	var reqErr *scan.RequestError
-	if errors.As(err, &reqErr) {
+	if reqErr, ok := errors.AsType[*scan.RequestError](err); ok {
 		diags.AddAttributeError(path.Root(reqErr.Attribute), "Invalid Scan Request", reqErr.Error()+".")
 		return
 	}
-	var re *registry.Error
-	if errors.As(err, &re) {
+	if _, ok := errors.AsType[*registry.Error](err); ok {
 		registryErrorAt(diags, err, refAttr, platformAttr)
 		return
 	}

@@ -150,7 +150,7 @@ resource "imagegate_promotion" %q {
 		return func(*terraform.State) error {
 			got, err := head(ref)
 			if err != nil || got != want {
-				return fmt.Errorf("%s names %q (%v), want %s", ref, got, err, want)
+				return fmt.Errorf("%s names %q (%w), want %s", ref, got, err, want)
 			}
 			return nil
 		}

@@ -6,6 +6,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"strconv"
@@ -230,9 +231,7 @@ func (p *imagegateProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 			},
 		},
 	}
-	for name, a := range limitAttributes() {
-		resp.Schema.Attributes[name] = a
-	}
+	maps.Copy(resp.Schema.Attributes, limitAttributes())
 }
 
 func (p *imagegateProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {

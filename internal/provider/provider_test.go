@@ -18,9 +18,11 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	os.Setenv("DOCKER_CONFIG", dir)
+	if err := os.Setenv("DOCKER_CONFIG", dir); err != nil {
+		panic(err)
+	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	_ = os.RemoveAll(dir)
 	testutil.CleanupVulnDBs()
 	os.Exit(code)
 }

@@ -40,7 +40,7 @@ var allSecrets = []string{secretRegistryPassword, secretURLPassword, secretURLTo
 // masked and the line shortened, to say where a leak is.
 func secretLines(s string) string {
 	var out []string
-	for _, line := range strings.Split(s, "\n") {
+	for line := range strings.SplitSeq(s, "\n") {
 		if found := findSecrets(line); len(found) > 0 {
 			for _, secret := range found {
 				line = strings.ReplaceAll(line, secret, "[LEAKED "+secret[:4]+"]")

@@ -141,18 +141,15 @@ func requirementProblems(diags *diag.Diagnostics, problems []verify.Problem) {
 // verifyError turns a failed verification (as opposed to a digest that is
 // simply not signed) into diagnostics.
 func verifyError(diags *diag.Diagnostics, ref string, err error) {
-	var re *verify.RequirementsError
-	if errors.As(err, &re) {
+	if re, ok := errors.AsType[*verify.RequirementsError](err); ok {
 		requirementProblems(diags, re.Problems)
 		return
 	}
-	var le *registry.LimitError
-	if errors.As(err, &le) {
+	if le, ok := errors.AsType[*registry.LimitError](err); ok {
 		diags.AddError("Image Exceeds Provider Limit", le.Error()+". Verification stopped there and nothing was judged: a verification that cannot finish is an error, never a pass.")
 		return
 	}
-	var rerr *registry.Error
-	if errors.As(err, &rerr) {
+	if _, ok := errors.AsType[*registry.Error](err); ok {
 		registryError(diags, err, path.Root("platform"))
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -66,8 +67,7 @@ func classify(ref, doing string, err error) error {
 		return &Error{Kind: KindInsecure, Ref: ref, Err: ie}
 	}
 	wrapped := fmt.Errorf("%s: %w", doing, err)
-	var te *transport.Error
-	if errors.As(err, &te) {
+	if te, ok := errors.AsType[*transport.Error](err); ok {
 		switch {
 		case te.StatusCode == http.StatusNotFound || HasCode(te, transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode, transport.BlobUnknownErrorCode):
 			return &Error{Kind: KindNotFound, Ref: ref, Err: fmt.Errorf("%s: the registry answered that the image does not exist: %w", doing, err)}
@@ -91,10 +91,8 @@ func classify(ref, doing string, err error) error {
 // HasCode reports whether the registry's answer carries one of codes.
 func HasCode(te *transport.Error, codes ...transport.ErrorCode) bool {
 	for _, d := range te.Errors {
-		for _, c := range codes {
-			if d.Code == c {
-				return true
-			}
+		if slices.Contains(codes, d.Code) {
+			return true
 		}
 	}
 	return false

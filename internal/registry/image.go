@@ -206,7 +206,7 @@ func (res *Resolved) Inspect(ref string) (*Image, error) {
 		OS:              cf.OS,
 		Architecture:    cf.Architecture,
 		Variant:         cf.Variant,
-		Created:         cf.Created.Time.UTC(),
+		Created:         cf.Created.UTC(),
 		User:            cf.Config.User,
 		Labels:          cf.Config.Labels,
 		Annotations:     m.Annotations,

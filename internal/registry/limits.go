@@ -162,8 +162,7 @@ func (l *limitedLayer) Compressed() (io.ReadCloser, error) {
 
 // explain names the image in a transfer-rate failure.
 func (img *limitedImage) explain(err error) error {
-	var re *rateError
-	if errors.As(err, &re) {
+	if re, ok := errors.AsType[*rateError](err); ok {
 		return NewLimitError(img.name, SettingMinTransferRate, FormatBytes(re.min)+"/s",
 			fmt.Sprintf("came from the registry slower than %s (%s/s): %v", SettingMinTransferRate, FormatBytes(re.min), re),
 			"check the network path to the registry, or lower min_transfer_rate in the provider configuration if this registry is known to be that slow", err)

@@ -142,7 +142,7 @@ func TestInspectErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			if k := kindOf(t, err); k != tc.kind && !(name == "unreachable" && k == registry.KindUnreachable) {
+			if k := kindOf(t, err); k != tc.kind && (name != "unreachable" || k != registry.KindUnreachable) {
 				t.Errorf("kind %d, want %d: %v", k, tc.kind, err)
 			}
 			if !strings.Contains(err.Error(), tc.msg) || !strings.Contains(err.Error(), tc.ref) {

@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"fmt"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -28,7 +27,7 @@ func (c *Client) WriteIndex(ctx context.Context, ref string, idx v1.ImageIndex) 
 		return &Error{Kind: KindInvalidReference, Ref: ref, Err: err}
 	}
 	if err := remote.WriteIndex(r, idx, c.remoteOptions(ctx)...); err != nil {
-		return classify(ref, fmt.Sprintf("writing index"), err)
+		return classify(ref, "writing index", err)
 	}
 	return nil
 }

@@ -39,13 +39,14 @@ func buildID() string {
 	if !ok {
 		return "unknown"
 	}
-	id := bi.Main.Version
+	var id strings.Builder
+	id.WriteString(bi.Main.Version)
 	for _, s := range bi.Settings {
 		if s.Key == "vcs.revision" || s.Key == "vcs.modified" {
-			id += " " + s.Value
+			id.WriteString(" " + s.Value)
 		}
 	}
-	return id
+	return id.String()
 }
 
 func moduleVersion(path string) string {
@@ -230,7 +231,7 @@ func writeAtomic(p string, b []byte) error {
 	if err != nil {
 		return fmt.Errorf("writing the SBOM cache: %w", err)
 	}
-	defer os.Remove(tmp.Name())
+	defer func() { _ = os.Remove(tmp.Name()) }() // gone already once renamed
 	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
 		return fmt.Errorf("writing the SBOM cache: %w", err)

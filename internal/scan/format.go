@@ -63,7 +63,7 @@ func (s *Scanner) sbomIn(ce *cachedEntry, format string) (string, error) {
 	if src == nil {
 		var err error
 		if src, err = s.cache.LoadSBOM(ce.entry, FormatSyftJSON); err != nil {
-			return "", fmt.Errorf("%w: %v", errCorruptSBOM, err)
+			return "", fmt.Errorf("%w: %w", errCorruptSBOM, err)
 		}
 	}
 	if format == FormatSyftJSON {

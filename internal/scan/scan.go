@@ -465,7 +465,7 @@ func (s *Scanner) vulnerabilities(ctx context.Context, db *vulndb.DB, ce *cached
 		if doc == nil {
 			var err error
 			if doc, err = s.cache.LoadSBOM(ce.entry, FormatSyftJSON); err != nil {
-				return nil, fmt.Errorf("%w: %v", errCorruptSBOM, err)
+				return nil, fmt.Errorf("%w: %w", errCorruptSBOM, err)
 			}
 		}
 		var err error
@@ -584,6 +584,8 @@ func severityRank(s string) int { return slices.Index(Severities, strings.ToLowe
 // highest a related record gives, so a GHSA the database holds without a
 // severity is judged by its CVE. A related record that cannot be read is an
 // error, not a finding with less data.
+//
+//nolint:staticcheck // SA1019: grype's own presenter (models.newMatch) reads related records through MetadataProvider too; parity with the CLI
 func convert(mp vulnerability.MetadataProvider, m match.Match, layers map[string]string, order map[string]int) (Vulnerability, error) {
 	vuln := m.Vulnerability
 	out := Vulnerability{

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -76,8 +77,6 @@ func find(res *scan.Result, id, pkg string) *scan.Vulnerability {
 	return nil
 }
 
-func ptr(f float64) *float64 { return &f }
-
 // expected is a finding the standard vulnerable image must have.
 type expected struct {
 	id, pkg, version, severity string
@@ -118,9 +117,9 @@ func TestScanFindsOSAndLanguagePackages(t *testing.T) {
 	}
 	want := []expected{
 		{"CVE-2005-2541", "tar", "1.34+dfsg-1.2+deb12u1", "negligible", nil, "not-fixed", "", "", 0},
-		{"CVE-2024-0727", "libssl3", "3.0.11-1~deb12u2", "medium", ptr(5.5), "fixed", "3.0.13-1~deb12u1", "", 0},
-		{"CVE-2024-0727", "openssl", "3.0.11-1~deb12u2", "medium", ptr(5.5), "fixed", "3.0.13-1~deb12u1", "", 0},
-		{"GHSA-35jh-r3h4-6jhm", "lodash", "4.17.20", "high", ptr(7.2), "fixed", "4.17.21", "CVE-2021-23337", 1},
+		{"CVE-2024-0727", "libssl3", "3.0.11-1~deb12u2", "medium", new(5.5), "fixed", "3.0.13-1~deb12u1", "", 0},
+		{"CVE-2024-0727", "openssl", "3.0.11-1~deb12u2", "medium", new(5.5), "fixed", "3.0.13-1~deb12u1", "", 0},
+		{"GHSA-35jh-r3h4-6jhm", "lodash", "4.17.20", "high", new(7.2), "fixed", "4.17.21", "CVE-2021-23337", 1},
 		{"GO-2021-0113", "golang.org/x/text", "v0.3.5", "unknown", nil, "fixed", "0.3.7", "CVE-2021-38561", 2},
 	}
 	if len(res.Vulnerabilities) != len(want) {
@@ -170,12 +169,7 @@ func TestScanFindsOSAndLanguagePackages(t *testing.T) {
 }
 
 func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(list, s)
 }
 
 func TestScopeAllLayersFindsDeletedPackages(t *testing.T) {
@@ -295,11 +289,9 @@ func TestConcurrentScansShareOneCatalog(t *testing.T) {
 	results := make([]*scan.Result, 10)
 	errs := make([]error, 10)
 	for i := range results {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			results[i], errs[i] = s.Scan(context.Background(), scan.Request{Reference: e.reg.Ref("app:1")})
-		}()
+		})
 	}
 	wg.Wait()
 	for i := range results {
@@ -359,8 +351,7 @@ func TestDatabaseFailureStopsTheScan(t *testing.T) {
 	}
 	e.reg.ResetRequests()
 	_, err = scan.New(e.client, m, e.cacheDir).Scan(context.Background(), scan.Request{Reference: e.reg.Ref("app:1")})
-	var dbErr *vulndb.Error
-	if !errors.As(err, &dbErr) {
+	if _, ok := errors.AsType[*vulndb.Error](err); !ok {
 		t.Fatalf("missing database: %v", err)
 	}
 	if e.reg.BlobRequests() != 0 {
@@ -410,7 +401,11 @@ func TestMatchReuseAndSBOMIntegrity(t *testing.T) {
 
 	for name, damage := range map[string]func(string){
 		"missing": func(string) {},
-		"altered": func(p string) { os.WriteFile(p, []byte(`{"artifacts":[]}`), 0o644) },
+		"altered": func(p string) {
+			if err := os.WriteFile(p, []byte(`{"artifacts":[]}`), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			// Start from a complete entry matched against the old database.
@@ -420,7 +415,9 @@ func TestMatchReuseAndSBOMIntegrity(t *testing.T) {
 			sboms, _ := filepath.Glob(filepath.Join(e.cacheDir, "squashed", "*.syft-json.json"))
 			if name == "missing" {
 				for _, p := range sboms {
-					os.Remove(p)
+					if err := os.Remove(p); err != nil {
+						t.Fatal(err)
+					}
 				}
 			} else {
 				for _, p := range sboms {

@@ -89,7 +89,7 @@ func TestCosignCLIInterop(t *testing.T) {
 func jsonLines(t *testing.T, out string) []map[string]any {
 	t.Helper()
 	var objs []map[string]any
-	for _, line := range strings.Split(out, "\n") {
+	for line := range strings.SplitSeq(out, "\n") {
 		if !strings.HasPrefix(line, "{") {
 			continue
 		}
@@ -287,11 +287,9 @@ func (f *fatalRecorder) Fatal(args ...any) {
 func failure(t *testing.T, fn func(tb testing.TB)) string {
 	f := &fatalRecorder{TB: t}
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		fn(f)
-	}()
+	})
 	wg.Wait()
 	return f.msg
 }

@@ -411,8 +411,7 @@ func writeClassic(d name.Digest, pb *protobundle.Bundle, signedPayload []byte, k
 	// cosign sign reads the existing signatures of the entity, so each new
 	// one is appended to the .sig manifest.
 	se, err := ociremote.SignedEntity(d, ociOpts...)
-	var notFound *ociremote.EntityNotFoundError
-	if errors.As(err, &notFound) {
+	if _, ok := errors.AsType[*ociremote.EntityNotFoundError](err); ok {
 		se = ociremote.SignedUnknown(d, ociOpts...)
 	} else if err != nil {
 		return fmt.Errorf("accessing %s: %w", d, err)

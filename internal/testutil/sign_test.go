@@ -500,7 +500,11 @@ func TestSignWithKeyRSA1024(t *testing.T) {
 		t.Fatal("sigstore loads a 1024-bit RSA key")
 	}
 	// …yet the signature is genuine PKCS#1 v1.5 with SHA-256.
-	v, err := signature.LoadRSAPKCS1v15Verifier(pub.(*rsa.PublicKey), crypto.SHA256)
+	rsaPub, ok := pub.(*rsa.PublicKey)
+	if !ok {
+		t.Fatalf("the public key is a %T, want RSA", pub)
+	}
+	v, err := signature.LoadRSAPKCS1v15Verifier(rsaPub, crypto.SHA256)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ var (
 func VulnDBs(tb testing.TB) *Databases {
 	tb.Helper()
 	dbOnce.Do(func() {
-		if dbDir, dbErr = os.MkdirTemp("", "imagegate-testdb"); dbErr != nil {
+		if dbDir, dbErr = os.MkdirTemp("", "imagegate-testdb"); dbErr != nil { //nolint:usetesting // shared by every test of the process, removed by CleanupVulnDBs
 			return
 		}
 		data := fixtures.StandardVulnData()
@@ -54,6 +54,6 @@ func VulnDBs(tb testing.TB) *Databases {
 // CleanupVulnDBs removes the test databases.
 func CleanupVulnDBs() {
 	if dbDir != "" {
-		os.RemoveAll(dbDir)
+		_ = os.RemoveAll(dbDir) // best effort: the process is ending
 	}
 }

@@ -274,11 +274,11 @@ func envelopeStatement(env *dsse.Envelope) (*statement, error) {
 	}
 	payload, err := env.DecodeB64Payload()
 	if err != nil {
-		return nil, fmt.Errorf("the DSSE payload is not base64: %v", err)
+		return nil, fmt.Errorf("the DSSE payload is not base64: %w", err)
 	}
 	var st statement
 	if err := json.Unmarshal(payload, &st); err != nil {
-		return nil, fmt.Errorf("the in-toto statement does not parse: %v", err)
+		return nil, fmt.Errorf("the in-toto statement does not parse: %w", err)
 	}
 	return &st, nil
 }

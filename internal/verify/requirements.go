@@ -202,7 +202,7 @@ func matcher(exact, re string) (*regexp.Regexp, error) {
 		return regexp.MustCompile("^" + regexp.QuoteMeta(exact) + "$"), nil
 	}
 	if _, err := regexp.Compile(re); err != nil {
-		return nil, fmt.Errorf("%q is not a valid regular expression (RE2 syntax): %v", re, err)
+		return nil, fmt.Errorf("%q is not a valid regular expression (RE2 syntax): %w", re, err)
 	}
 	return regexp.MustCompile("^(?:" + re + ")$"), nil
 }
@@ -222,7 +222,7 @@ func parseKey(text string) (key, error) {
 	}
 	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
 	if err != nil {
-		return key{}, fmt.Errorf("is not a valid public key: %v", err)
+		return key{}, fmt.Errorf("is not a valid public key: %w", err)
 	}
 	var vs []signature.Verifier
 	switch k := pub.(type) {
@@ -237,18 +237,18 @@ func parseKey(text string) (key, error) {
 		for _, hh := range slices.Compact([]crypto.Hash{h, crypto.SHA256}) {
 			v, err := signature.LoadECDSAVerifier(k, hh)
 			if err != nil {
-				return key{}, fmt.Errorf("cannot verify with this key: %v", err)
+				return key{}, fmt.Errorf("cannot verify with this key: %w", err)
 			}
 			vs = append(vs, v)
 		}
 	case ed25519.PublicKey:
 		pure, err := signature.LoadED25519Verifier(k)
 		if err != nil {
-			return key{}, fmt.Errorf("cannot verify with this key: %v", err)
+			return key{}, fmt.Errorf("cannot verify with this key: %w", err)
 		}
 		ph, err := signature.LoadED25519phVerifier(k)
 		if err != nil {
-			return key{}, fmt.Errorf("cannot verify with this key: %v", err)
+			return key{}, fmt.Errorf("cannot verify with this key: %w", err)
 		}
 		vs = append(vs, pure, ph)
 	case *rsa.PublicKey:
@@ -257,7 +257,7 @@ func parseKey(text string) (key, error) {
 		}
 		v, err := signature.LoadRSAPKCS1v15Verifier(k, crypto.SHA256)
 		if err != nil {
-			return key{}, fmt.Errorf("cannot verify with this key: %v", err)
+			return key{}, fmt.Errorf("cannot verify with this key: %w", err)
 		}
 		vs = append(vs, v)
 	case *ecdh.PublicKey:

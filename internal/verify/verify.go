@@ -325,7 +325,7 @@ func (c *compiled) check(ctx context.Context, digest name.Digest, m material, sp
 	co := c.checkOpts(sp, tlog, timestamp)
 	if sp.key == nil {
 		if err := cosignVerify(ctx, co, m, h); err != nil {
-			return outcome{err: fmt.Errorf("does not verify: %v", err)}
+			return outcome{err: fmt.Errorf("does not verify: %w", err)}
 		}
 		return o
 	}
@@ -335,7 +335,7 @@ func (c *compiled) check(ctx context.Context, digest name.Digest, m material, sp
 			return o
 		}
 	}
-	return outcome{err: fmt.Errorf("does not verify with this key: %v", err)}
+	return outcome{err: fmt.Errorf("does not verify with this key: %w", err)}
 }
 
 // cosignVerify has cosign verify one signature, attestation or bundle.
@@ -387,11 +387,11 @@ func (c *compiled) checkCertificate(cert *x509.Certificate, sp spec, tlog, times
 	}
 	sum, err := certificate.SummarizeCertificate(cert)
 	if err != nil {
-		return Signer{}, fmt.Errorf("the certificate does not parse as a sigstore certificate: %v", err)
+		return Signer{}, fmt.Errorf("the certificate does not parse as a sigstore certificate: %w", err)
 	}
 	s := Signer{Issuer: sum.Issuer, Subject: sum.SubjectAlternativeName}
 	if _, err := sgverify.VerifyLeafCertificate(cert.NotBefore, cert, c.trustedRoot); err != nil {
-		return Signer{}, fmt.Errorf("the certificate of issuer=%s subject=%s was not issued by a certificate authority in trusted_root: %v", s.Issuer, s.Subject, err)
+		return Signer{}, fmt.Errorf("the certificate of issuer=%s subject=%s was not issued by a certificate authority in trusted_root: %w", s.Issuer, s.Subject, err)
 	}
 	if !sp.identity.issuer.MatchString(s.Issuer) || !sp.identity.subject.MatchString(s.Subject) {
 		return Signer{}, fmt.Errorf("the certificate names issuer=%s subject=%s, not the expected %s", s.Issuer, s.Subject, sp.name)
@@ -411,7 +411,7 @@ func (c *compiled) classicClaims(digest name.Digest, m material) (outcome, error
 	if m.attestation {
 		var env dsse.Envelope
 		if err := json.Unmarshal(raw, &env); err != nil {
-			return outcome{}, fmt.Errorf("the attestation is not a DSSE envelope: %v", err)
+			return outcome{}, fmt.Errorf("the attestation is not a DSSE envelope: %w", err)
 		}
 		st, err := envelopeStatement(&env)
 		if err != nil {
@@ -424,7 +424,7 @@ func (c *compiled) classicClaims(digest name.Digest, m material) (outcome, error
 	}
 	var ss payload.SimpleContainerImage
 	if err := json.Unmarshal(raw, &ss); err != nil {
-		return outcome{}, fmt.Errorf("the payload is not a cosign simple-signing payload: %v", err)
+		return outcome{}, fmt.Errorf("the payload is not a cosign simple-signing payload: %w", err)
 	}
 	if got := ss.Critical.Image.DockerManifestDigest; got != digest.DigestStr() {
 		if got == "" {

@@ -92,7 +92,7 @@ func newScrubber(raw string) *scrubber {
 			add(p)
 		}
 	}
-	for _, part := range strings.Split(u.RawQuery, "&") {
+	for part := range strings.SplitSeq(u.RawQuery, "&") {
 		if _, v, ok := strings.Cut(part, "="); ok {
 			add(v)
 		} else {
@@ -151,7 +151,7 @@ func (e *scrubbedError) Unwrap() error { return e.err }
 // kind, path and build time.
 func (s *scrubber) scrubError(err error) error {
 	var e *Error
-	if errors.As(err, &e) && err == error(e) {
+	if errors.As(err, &e) && errors.Is(err, error(e)) {
 		e.Path = s.text(e.Path)
 		e.Err = s.err(e.Err)
 		return e

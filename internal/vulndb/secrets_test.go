@@ -2,6 +2,7 @@ package vulndb_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,7 +58,11 @@ func TestUpdateURLCredentialsNotShown(t *testing.T) {
 		t.Fatalf("unreachable, required: %v", err)
 	}
 	assertNoSecrets(t, "the update error", err.Error())
-	assertNoSecrets(t, "the update error's hint", err.(*vulndb.Error).Hint())
+	assertNoSecrets(t, "the update error's hint", func() *vulndb.Error {
+		target := &vulndb.Error{}
+		_ = errors.As(err, &target)
+		return target
+	}().Hint())
 
 	cfg.RequireUpdateCheck, cfg.CacheDir = false, installed(t)
 	db, err := newManager(t, cfg).Get(context.Background())
@@ -117,7 +122,11 @@ func TestUntrustedDatabaseRefused(t *testing.T) {
 			if kind(t, err) != vulndb.KindUntrusted || !strings.Contains(err.Error(), p+" can be written by other users") || !strings.Contains(err.Error(), "chmod go-w "+p) {
 				t.Fatalf("got %v", err)
 			}
-			if h := err.(*vulndb.Error).Hint(); !strings.Contains(h, "trust boundary") {
+			if h := func() *vulndb.Error {
+				target := &vulndb.Error{}
+				_ = errors.As(err, &target)
+				return target
+			}().Hint(); !strings.Contains(h, "trust boundary") {
 				t.Errorf("hint %q", h)
 			}
 			// The fix the message gives works.
@@ -164,7 +173,11 @@ func TestFutureDatabaseRefused(t *testing.T) {
 	if kind(t, err) != vulndb.KindFuture || !strings.Contains(err.Error(), "after this machine's clock; more than the 1h0m0s of clock skew allowed") {
 		t.Fatalf("got %v", err)
 	}
-	if h := err.(*vulndb.Error).Hint(); !strings.Contains(h, "clock") {
+	if h := func() *vulndb.Error {
+		target := &vulndb.Error{}
+		_ = errors.As(err, &target)
+		return target
+	}().Hint(); !strings.Contains(h, "clock") {
 		t.Errorf("hint %q", h)
 	}
 	// Within the skew the database is used.

@@ -131,8 +131,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if _, err := url.Parse(cfg.UpdateURL); err != nil {
 		// url.Error quotes the URL; only the reason may be shown.
-		var ue *url.Error
-		if errors.As(err, &ue) {
+		if ue, ok := errors.AsType[*url.Error](err); ok {
 			err = ue.Err
 		}
 		return nil, fmt.Errorf("update_url is not a valid URL: %w", err)

@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }
 
@@ -132,13 +132,20 @@ func TestCorruptDatabaseFailsClosed(t *testing.T) {
 func TestChecksumMismatchFailsClosed(t *testing.T) {
 	dir := installed(t)
 	meta := filepath.Join(dir, "6", "import.json")
-	b, _ := os.ReadFile(meta)
+	b, err := os.ReadFile(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var im map[string]any
-	json.Unmarshal(b, &im)
+	if err := json.Unmarshal(b, &im); err != nil {
+		t.Fatal(err)
+	}
 	im["digest"] = "xxh64:0000000000000000"
 	b, _ = json.Marshal(im)
-	os.WriteFile(meta, b, 0o644)
-	_, err := newManager(t, vulndb.Config{CacheDir: dir, ValidateChecksum: true}).Get(context.Background())
+	if err := os.WriteFile(meta, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = newManager(t, vulndb.Config{CacheDir: dir, ValidateChecksum: true}).Get(context.Background())
 	if kind(t, err) != vulndb.KindChecksum {
 		t.Fatalf("checksum: %v", err)
 	}
@@ -201,11 +208,11 @@ func TestUpdateInterruptedDownload(t *testing.T) {
 	listing, _ := os.ReadFile(first.Listing)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/latest.json") {
-			w.Write(listing)
+			_, _ = w.Write(listing) // the client notices a short listing
 			return
 		}
 		w.Header().Set("Content-Length", "1000000")
-		w.Write([]byte("partial"))
+		_, _ = w.Write([]byte("partial"))
 		// The handler returns early: the client sees a truncated body.
 	}))
 	t.Cleanup(srv.Close)
@@ -224,8 +231,7 @@ func TestConcurrentGetOpensOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	dbs := make([]*vulndb.DB, 10)
 	for i := range dbs {
-		wg.Add(1)
-		go func() { defer wg.Done(); dbs[i], _ = m.Get(context.Background()) }()
+		wg.Go(func() { ; dbs[i], _ = m.Get(context.Background()) })
 	}
 	wg.Wait()
 	for _, db := range dbs {
