@@ -236,3 +236,35 @@ func TestNoLicenseScannerMatchesSyft(t *testing.T) {
 		}
 	}
 }
+
+// Cataloging again for licenses keeps the image's first findings as the
+// reference: an advisory published after the first scan is still new.
+func TestLicensedRecatalogKeepsFirstFindings(t *testing.T) {
+	e := newEnv(t)
+	e.pushVulnerable(t, "vuln:1", fixtures.Vulnerable{User: "app"})
+	ctx := context.Background()
+	dbs := testutil.VulnDBs(t)
+	req := scan.Request{Reference: e.reg.Ref("vuln:1")}
+	first, err := e.scanner(t, dbs.Old).Scan(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if find(first, fixtures.LodashReDoS.GHSAID, "lodash") != nil {
+		t.Fatal("the old database already knows the new advisory")
+	}
+	req.SBOMFormat = scan.FormatSyftJSON
+	e.reg.ResetRequests()
+	second, err := e.scanner(t, dbs.New).Scan(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Cached || e.reg.BlobRequests() == 0 {
+		t.Fatalf("the SBOM request did not catalog again: cached %v, blob requests %d", second.Cached, e.reg.BlobRequests())
+	}
+	if v := find(second, fixtures.LodashReDoS.GHSAID, "lodash"); v == nil || !v.New {
+		t.Errorf("the advisory published after the first scan is not new after the licensed catalog: %+v", v)
+	}
+	if old := find(second, "GHSA-35jh-r3h4-6jhm", "lodash"); old == nil || old.New {
+		t.Errorf("a finding known at the first scan is reported as new: %+v", old)
+	}
+}

@@ -379,7 +379,9 @@ func (s *Scanner) entry(ctx context.Context, res *registry.Resolved, pinned stri
 		// The same image, cataloged again for its licenses: its first
 		// findings stay the reference for calling findings new.
 		s.lock(prev).Lock()
-		ce.entry.Initial = append([]string(nil), prev.Initial...)
+		if prev.Initial != nil {
+			ce.entry.Initial = append([]string{}, prev.Initial...)
+		}
 		if !prev.Created.IsZero() {
 			ce.entry.Created = prev.Created
 		}
