@@ -96,6 +96,9 @@ type results struct {
 	manyPkgs      int
 	manyFindings  int
 	manyImages    int
+	// The many-images cases: 20 cold images in one plan against the sum of
+	// their single cold plans, and 100 cached digests in one plan.
+	scale scaleResults
 
 	// Where the time goes: the scan package alone (bench scan, no tofu),
 	// cold and warm; a plan that resolves the image without scanning it
@@ -339,6 +342,10 @@ provider_installation {
 	for _, v := range mr {
 		res.manyPkgs += v.PackageCount
 		res.manyFindings += v.Findings
+	}
+
+	if err := measureScale(ctx, o, plan, dirs, common, res.small, &res.scale); err != nil {
+		return err
 	}
 
 	if err := diagnose(ctx, o, r, plan, dirs, db.Archive, &res); err != nil {

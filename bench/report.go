@@ -130,6 +130,8 @@ type target struct {
 	ratio  float64
 	limit  float64
 	detail string
+	// unit follows the value and the limit: "x" (a ratio) unless set.
+	unit string
 }
 
 func (t target) pass() bool { return t.ratio <= t.limit }
@@ -147,11 +149,19 @@ func renderReport(o options, r *results) rendered {
 	rssRatio := float64(r.cold.ProviderRSSKB) / float64(r.grype.RSSKB)
 	targets := []target{
 		{"Cold scan wall time <= 1.0x the grype CLI's", coldRatio, 1.0,
-			fmt.Sprintf("imagegate cold plan %s / grype CLI %s", secs(r.cold.Wall), secs(r.grype.Wall))},
+			fmt.Sprintf("imagegate cold plan %s / grype CLI %s", secs(r.cold.Wall), secs(r.grype.Wall)), ""},
 		{"Warm re-plan wall time <= 0.1x the cold plan's", warmRatio, 0.1,
-			fmt.Sprintf("warm plan %s / cold plan %s", secs(r.warm.Wall), secs(r.cold.Wall))},
+			fmt.Sprintf("warm plan %s / cold plan %s", secs(r.warm.Wall), secs(r.cold.Wall)), ""},
 		{"Peak RSS <= the grype CLI's", rssRatio, 1.0,
-			fmt.Sprintf("provider process %s / grype CLI %s (cold scans)", kb(r.cold.ProviderRSSKB), kb(r.grype.RSSKB))},
+			fmt.Sprintf("provider process %s / grype CLI %s (cold scans)", kb(r.cold.ProviderRSSKB), kb(r.grype.RSSKB)), ""},
+	}
+	if sc := r.scale; sc.manyCold.N > 0 {
+		targets = append(targets,
+			target{fmt.Sprintf("%d distinct cold images in one plan <= 0.6x the sum of their single cold plans", r.manyImages),
+				sc.manyCold.Wall.Seconds() / sc.singlesSum.Wall.Seconds(), 0.6,
+				fmt.Sprintf("one plan %s / %d single plans %s", secs(sc.manyCold.Wall), r.manyImages, secs(sc.singlesSum.Wall)), ""},
+			target{fmt.Sprintf("%d cached digests in one plan < 2 s", sc.hundredN), sc.hundred.Wall.Seconds(), 2.0,
+				fmt.Sprintf("median wall time of the plan, %d `imagegate_scan` data sources", sc.hundredN), " s"})
 	}
 
 	var tbl strings.Builder
@@ -164,11 +174,23 @@ func renderReport(o options, r *results) rendered {
 	row("b. imagegate `tofu plan`, cold (empty SBOM cache)", r.cold, r.cold.ProviderRSSKB)
 	row("c. imagegate `tofu plan`, warm (SBOM cached)", r.warm, r.warm.ProviderRSSKB)
 	row(fmt.Sprintf("d. imagegate `tofu plan`, %d cached images in one plan", r.manyImages), r.many, r.many.ProviderRSSKB)
+	if sc := r.scale; sc.manyCold.N > 0 {
+		row(fmt.Sprintf("e. imagegate `tofu plan`, %d distinct cold images in one plan (empty SBOM cache)", r.manyImages), sc.manyCold, sc.manyCold.ProviderRSSKB)
+		row(fmt.Sprintf("f. the sum of %d single cold `tofu plan`s, one per image (RSS: the largest)", r.manyImages), sc.singlesSum, sc.singlesSum.ProviderRSSKB)
+		row(fmt.Sprintf("g. imagegate `tofu plan`, %d cached digests in one plan", sc.hundredN), sc.hundred, sc.hundred.ProviderRSSKB)
+	}
 
 	var rat strings.Builder
 	fmt.Fprintf(&rat, "| Ratio | Value | Target | Result |\n|---|---:|---:|---|\n")
 	for _, t := range targets {
-		fmt.Fprintf(&rat, "| %s (%s) | %.3fx | <= %.1fx | **%s** |\n", t.name, t.detail, t.ratio, t.limit, passFail(t.pass()))
+		unit := t.unit
+		if unit == "" {
+			unit = "x"
+		}
+		fmt.Fprintf(&rat, "| %s (%s) | %.3f%s | <= %.1f%s | **%s** |\n", t.name, t.detail, t.ratio, unit, t.limit, unit, passFail(t.pass()))
+	}
+	if sc := r.scale; sc.manyCold.N > 0 {
+		fmt.Fprintf(&rat, "| Informational: CPU time of %d cold images in one plan / the sum of their single cold plans | %.2fx | – | – |\n", r.manyImages, sc.manyCold.CPU.Seconds()/sc.singlesSum.CPU.Seconds())
 	}
 	fmt.Fprintf(&rat, "| Informational: tofu process tree peak RSS (cold plan) / grype CLI | %.2fx | – | – |\n", float64(r.cold.RSSKB)/float64(r.grype.RSSKB))
 	fmt.Fprintf(&rat, "| Informational: CPU time of the cold plan (tofu + provider) / grype CLI | %.2fx | – | – |\n", r.cold.CPU.Seconds()/r.grype.CPU.Seconds())
@@ -225,6 +247,10 @@ func renderReport(o options, r *results) rendered {
 	fmt.Fprintf(&md, "- First imagegate plan of the run, which imports the database archive and catalogs the big image cold (the warm-up): %s.\n", secs(r.warmupPlan))
 	fmt.Fprintf(&md, "- First plan of the %d-image configuration, cataloging all of them (%d packages, %d findings in all): %s, peak RSS of the provider %s.\n",
 		r.manyImages, r.manyPkgs, r.manyFindings, secs(r.manyFirst.Wall), kb(r.manyFirst.ProviderRSSKB))
+	if sc := r.scale; sc.hundredN > 0 {
+		fmt.Fprintf(&md, "- First plan of the %d-digest configuration, cataloging all of them: %s, peak RSS of the provider %s. Slowest single cold plan of a small image: %s.\n",
+			sc.hundredN, secs(sc.hundredRun.Wall), kb(sc.hundredRun.ProviderRSSKB), secs(sc.singleMax))
+	}
 	if r.alone != nil {
 		md.WriteString("\n## Where the time and memory go\n\n")
 		md.WriteString("To separate the scan from the cost of running inside OpenTofu, the same run also measures the provider's scan package (`internal/scan`, `internal/vulndb`, `internal/registry`, set up as the provider's `Configure` sets them up) in a process of its own, `bench scan`, with the same database and a fresh, then a warm, SBOM cache; a `tofu plan` of the same provider configuration with one `imagegate_image` data source on the big image, which resolves it without pulling a layer or opening the database: what every plan costs before it scans anything; and `grype version`, the grype CLI started without work.\n\n")
@@ -266,6 +292,11 @@ func renderReport(o options, r *results) rendered {
 	md.WriteString("- **b. imagegate cold**: `tofu plan` of a configuration with one `data \"imagegate_scan\"` on the big image, with a fresh, empty `sbom_cache_dir` for each repetition and the database already imported (`vulnerability_db = { cache_dir, archive, auto_update = false }`; the import happens in an uncounted warm-up plan). The wall time is the whole `tofu plan` command: OpenTofu's start, the provider's start, opening the database, the pull, cataloging and matching, and writing the plan file.\n")
 	md.WriteString("- **c. imagegate warm**: the same plan again with the same `sbom_cache_dir`: the cache entry is read and, the database being unchanged, its match is reused; no layer is pulled and the SBOM is not decoded. After a database update the SBOM is re-matched (covered by the tests, not timed here).\n")
 	fmt.Fprintf(&md, "- **d. %d cached images**: one `tofu plan` of a configuration with %d `imagegate_scan` data sources on %d distinct images (`for_each`), after a first plan cataloged them.\n", r.manyImages, r.manyImages, r.manyImages)
+	if sc := r.scale; sc.manyCold.N > 0 {
+		fmt.Fprintf(&md, "- **e. %d cold images in one plan**: the same configuration with a fresh, empty `sbom_cache_dir` for each repetition: one provider process catalogs the %d images (at most as many at once as the machine has CPUs, over one database handle) while OpenTofu reads the data sources in parallel.\n", r.manyImages, r.manyImages)
+		fmt.Fprintf(&md, "- **f. the sum of %d single cold plans**: each small image alone in the same configuration (`-var references=[…]`), each with a fresh, empty `sbom_cache_dir`; wall and CPU times are summed over the %d plans of a repetition, interleaved with case e.\n", r.manyImages, r.manyImages)
+		fmt.Fprintf(&md, "- **g. %d cached digests**: one `tofu plan` of %d `imagegate_scan` data sources on %d distinct small images (`bench/tiny-001:1` … : the small images' Debian base layer and a layer of their own with a build id and 3 npm packages), after a first plan cataloged them.\n", sc.hundredN, sc.hundredN, sc.hundredN)
+	}
 	md.WriteString("- **Wall time** is measured around the command; **CPU** and **peak RSS** come from GNU `time -v`. For `tofu plan`, the \"whole command\" RSS is what `time` reports for tofu, which is the largest of tofu and each child it waited for (Linux `wait4` semantics: the maximum, not the sum, of the process tree); the \"scanning process\" RSS is the provider's own, measured by a wrapper script in the `dev_overrides` directory that runs the provider binary under `/usr/bin/time -v` (the largest over the provider processes tofu started during the plan: " + fmt.Sprint(r.cold.ProviderRuns) + " per plan in this run, for the schema, for validation and for the plan itself). The RSS target compares the provider process, which does the work the grype CLI does, with the grype CLI; tofu's own memory is on top of that and shown in the last column.\n")
 	md.WriteString("- The provider, the grype CLI, OpenTofu and the `bench` driver are copied (`cp`) into the scratch directory before they run, all the same way: peak RSS includes the executable's pages mapped into the process, and how many the kernel maps depends on how the file was written (on the benchmark machine, a provider binary just written by the Go linker mapped about 29 MiB more at start than a `cp` of the same file).\n")
 	md.WriteString("- Runs are interleaved (grype, imagegate cold, imagegate warm; three times) so that drift in the machine affects every case alike. Everything is local: the registry is go-containerregistry's in-memory `cmd/registry` on a loopback port.\n")

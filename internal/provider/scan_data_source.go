@@ -104,7 +104,7 @@ func (d *scanDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 				Validators:          []validator.String{stringvalidator.OneOf(string(scan.Squashed), string(scan.AllLayers))},
 			},
 			"sbom_format": schema.StringAttribute{
-				MarkdownDescription: "When set, `sbom` holds the image's SBOM in this format: `cyclonedx-json`, `spdx-json` or `syft-json`. An SBOM describes one image: for a multi-platform index, select one platform with `platforms`.",
+				MarkdownDescription: "When set, `sbom` holds the image's SBOM in this format: `cyclonedx-json`, `spdx-json` or `syft-json`. An SBOM describes one image: for a multi-platform index, select one platform with `platforms`. The SBOM lists each package's licenses, so asking for it runs syft's license scanner, which scans without it skip: the first plan that asks for an SBOM of an image cached without licenses pulls and catalogs it again.",
 				Optional:            true,
 				Validators:          []validator.String{stringvalidator.OneOf(scan.Formats...)},
 			},

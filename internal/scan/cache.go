@@ -20,7 +20,7 @@ import (
 // cacheFormat versions the entry layout and the way it is made: bump it
 // when Entry, the syft configuration of catalog, matchers() or convert()
 // change, so no plan trusts a result the current code would not produce.
-const cacheFormat = 7
+const cacheFormat = 8
 
 // The versions of syft and grype compiled in, and of the provider itself.
 // Entries made by another syft are rebuilt (catalogers change between
@@ -93,6 +93,12 @@ type Entry struct {
 	Initial []string `json:"initial_findings,omitempty"`
 	// Match is the last match, valid for one database and grype version.
 	Match *Match `json:"match,omitempty"`
+
+	// Licenses is true when the SBOM was cataloged with syft's license
+	// scanner and so carries the packages' licenses. Without them the SBOM
+	// is only matched: a request for an SBOM output catalogs the image
+	// again, with licenses, and a request without one uses either.
+	Licenses bool `json:"licenses"`
 }
 
 // Match is a match result and the database it was made with.

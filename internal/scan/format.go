@@ -53,6 +53,11 @@ func encode(sb *sbom.SBOM, format string) ([]byte, error) {
 // the document: some formats carry a timestamp or a random serial number,
 // and a data source must give the same answer at every plan.
 func (s *Scanner) sbomIn(ce *cachedEntry, format string) (string, error) {
+	if !ce.entry.Licenses {
+		// Never an SBOM without the licenses it should list; scanResolved
+		// catalogs with licenses whenever a format is asked for.
+		return "", fmt.Errorf("the SBOM of %s was cataloged without licenses", ce.entry.Digest)
+	}
 	mu := s.lock(ce.entry)
 	mu.Lock()
 	defer mu.Unlock()

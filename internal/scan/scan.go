@@ -63,6 +63,12 @@ type Request struct {
 	SBOMFormat string
 }
 
+// needsLicenses says whether the request asks for an output that carries
+// licenses: every SBOM format does (syft-json, SPDX and CycloneDX list each
+// package's licenses); the package list and the findings do not, and
+// matching never reads licenses.
+func (req Request) needsLicenses() bool { return req.SBOMFormat != "" }
+
 // normalize fills the default scope and checks the request.
 func (req *Request) normalize() error {
 	if req.Scope == "" {
@@ -139,11 +145,16 @@ type Scanner struct {
 	// entries keeps this process's entries, so every read of a digest in
 	// one plan shares one catalog.
 	entries sync.Map // digest|scope -> *cachedEntry
-	// licenses carries syft's license scanner, built once per Scanner:
-	// building it costs about a third of a catalog's CPU.
+	// licenses carries syft's license scanner, built once per Scanner and
+	// only when a request needs licenses: building it costs about a third
+	// of a catalog's CPU.
 	licensesOnce sync.Once
 	licenses     context.Context
 	licensesErr  error
+	// noLicenses carries a license scanner that scans nothing, so syft
+	// neither builds nor runs its own (see nolicenses.go).
+	noLicensesOnce sync.Once
+	noLicenses     context.Context
 	// timeout bounds one image's whole scan.
 	timeout time.Duration
 }
@@ -241,18 +252,31 @@ func (s *Scanner) scanResolved(ctx context.Context, db *vulndb.DB, res *registry
 	digest := res.Digest.String()
 	pinned := res.Ref.Context().Name() + "@" + digest
 	key := digest + "|" + string(req.Scope)
+	licenses := req.needsLicenses()
+	// A request that needs licenses has its own flight: one that does not
+	// may be cataloging without them.
+	flightKey := key
+	if licenses {
+		flightKey += "|licenses"
+	}
 	var ce *cachedEntry
 	var vulns []Vulnerability
 	var sbomDoc string
 	for attempt := 0; ; attempt++ {
-		v, err, _ := s.flight.Do(key, func() (any, error) {
+		v, err, _ := s.flight.Do(flightKey, func() (any, error) {
+			var prev *Entry
 			if ce, ok := s.entries.Load(key); ok {
-				return &cachedEntry{entry: ce.(*cachedEntry).entry, cached: true}, nil
+				prev = ce.(*cachedEntry).entry
+				if prev.Licenses || !licenses {
+					return &cachedEntry{entry: prev, cached: true}, nil
+				}
 			}
-			ce, err := s.entry(ctx, res, pinned, req.Scope)
+			ce, err := s.entry(ctx, res, pinned, req.Scope, licenses, prev)
 			if err == nil {
-				// Keep the entry, not the SBOM document, for the rest of the process.
-				s.entries.Store(key, &cachedEntry{entry: ce.entry})
+				// Keep the entry, not the SBOM document, for the rest of the
+				// process; an entry with licenses is never replaced by one
+				// without.
+				s.keepEntry(key, ce.entry)
 			}
 			return ce, err
 		})
@@ -309,11 +333,37 @@ type cachedEntry struct {
 	syftJSON []byte
 }
 
-// entry loads the cached SBOM of the digest or catalogs the image.
-func (s *Scanner) entry(ctx context.Context, res *registry.Resolved, pinned string, scope Scope) (*cachedEntry, error) {
+// keepEntry remembers e as the process's entry of key, unless the entry
+// kept there already has licenses and e has not.
+func (s *Scanner) keepEntry(key string, e *Entry) {
+	for {
+		old, loaded := s.entries.LoadOrStore(key, &cachedEntry{entry: e})
+		if !loaded {
+			return
+		}
+		if old.(*cachedEntry).entry.Licenses && !e.Licenses {
+			return
+		}
+		if s.entries.CompareAndSwap(key, old, &cachedEntry{entry: e}) {
+			return
+		}
+	}
+}
+
+// entry loads the cached SBOM of the digest or catalogs the image. With
+// licenses, a cached entry whose SBOM was made without them is not used:
+// the image is cataloged again, with licenses, rather than answering with
+// an SBOM that lacks them. prev is the entry this process already holds
+// for the digest, if any.
+func (s *Scanner) entry(ctx context.Context, res *registry.Resolved, pinned string, scope Scope, licenses bool, prev *Entry) (*cachedEntry, error) {
 	digest := res.Digest.String()
 	if e := s.cache.Load(digest, scope); e != nil {
-		return &cachedEntry{entry: e, cached: true}, nil
+		if e.Licenses || !licenses {
+			return &cachedEntry{entry: e, cached: true}, nil
+		}
+		if prev == nil {
+			prev = e
+		}
 	}
 	select {
 	case s.catalogs <- struct{}{}:
@@ -321,9 +371,21 @@ func (s *Scanner) entry(ctx context.Context, res *registry.Resolved, pinned stri
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	ce, err := s.catalog(ctx, res, pinned, scope)
+	ce, err := s.catalog(ctx, res, pinned, scope, licenses)
 	if err != nil {
 		return nil, fmt.Errorf("cataloging %s: %w", pinned, err)
+	}
+	if prev != nil {
+		// The same image, cataloged again for its licenses: its first
+		// findings stay the reference for calling findings new.
+		s.lock(prev).Lock()
+		if prev.Initial != nil {
+			ce.entry.Initial = append([]string{}, prev.Initial...)
+		}
+		if !prev.Created.IsZero() {
+			ce.entry.Created = prev.Created
+		}
+		s.lock(prev).Unlock()
 	}
 	return ce, nil
 }
@@ -352,21 +414,33 @@ func (s *Scanner) licenseContext(cfg *syft.CreateSBOMConfig) (context.Context, e
 	return s.licenses, s.licensesErr
 }
 
-// catalog pulls and unpacks the image and runs syft over it.
-func (s *Scanner) catalog(ctx context.Context, res *registry.Resolved, pinned string, scope Scope) (*cachedEntry, error) {
+// noLicenseContext carries a license scanner that scans nothing: syft
+// builds its own scanner (google/licensecheck) whenever the context has
+// none, so an empty one is the only way to catalog without it.
+func (s *Scanner) noLicenseContext() context.Context {
+	s.noLicensesOnce.Do(func() { s.noLicenses = withoutLicenseScanning(context.Background()) })
+	return s.noLicenses
+}
+
+// catalog pulls and unpacks the image and runs syft over it; with
+// licenses, syft's license scanner reads every license file it finds,
+// otherwise no license is scanned and the SBOM carries none.
+func (s *Scanner) catalog(ctx context.Context, res *registry.Resolved, pinned string, scope Scope, licenses bool) (*cachedEntry, error) {
 	img, err := res.Inspect(pinned)
 	if err != nil {
 		return nil, err
 	}
-	e := &Entry{FormatVersion: cacheFormat, SyftVersion: SyftVersion, Digest: res.Digest.String(), Scope: scope, Layers: map[string]string{}}
+	e := &Entry{FormatVersion: cacheFormat, SyftVersion: SyftVersion, Digest: res.Digest.String(), Scope: scope, Layers: map[string]string{}, Licenses: licenses}
 	for _, l := range img.Layers {
 		e.Layers[l.DiffID] = l.Digest
 		e.LayerOrder = append(e.LayerOrder, l.DiffID)
 	}
 	cfg := syft.DefaultCreateSBOMConfig()
-	// The license scanner takes CPU only, the pull mostly waits on the
-	// network and the disk: build the one while doing the other.
-	go s.licenseContext(cfg) //nolint:errcheck // the error is read below
+	if licenses {
+		// The license scanner takes CPU only, the pull mostly waits on the
+		// network and the disk: build the one while doing the other.
+		go s.licenseContext(cfg) //nolint:errcheck // the error is read below
+	}
 	// Limited: the layer count and uncompressed size are bounded while the
 	// layers are read, so an oversized image fails before it fills the disk.
 	fsys, err := imagefs.Open(ctx, res.Limited(), res.Ref.String(), pinned)
@@ -391,13 +465,18 @@ func (s *Scanner) catalog(ctx context.Context, res *registry.Resolved, pinned st
 	// cannot be matched.
 	cfg.Packages.Golang = cfg.Packages.Golang.WithCaptureSymbols(cataloging.SymbolScopeAll)
 	cfg.Compliance.MissingVersion = cataloging.ComplianceActionDrop
-	licenses, err := s.licenseContext(cfg)
+	values := s.noLicenseContext()
+	if licenses {
+		if values, err = s.licenseContext(cfg); err != nil {
+			return nil, err
+		}
+	}
+	sb, err := syft.CreateSBOM(withValues{Context: ctx, values: values}, src, cfg)
 	if err != nil {
 		return nil, err
 	}
-	sb, err := syft.CreateSBOM(withValues{Context: ctx, values: licenses}, src, cfg)
-	if err != nil {
-		return nil, err
+	if !licenses {
+		withoutLicenses(sb)
 	}
 	if d := sb.Artifacts.LinuxDistribution; d != nil && d.ID != "" {
 		e.Distro = &Distro{ID: d.ID, Version: d.VersionID}
