@@ -61,6 +61,10 @@ type Request struct {
 	Scope     Scope
 	// SBOMFormat, when set, asks for the SBOM in that format (see Formats).
 	SBOMFormat string
+	// LayerFacts says the caller needs Files and Hygiene, which only the
+	// layers hold: an SBOM from an attestation (WithAttestations) is then
+	// not used, and the image is cataloged.
+	LayerFacts bool
 }
 
 // normalize fills the default scope and checks the request.
@@ -94,8 +98,13 @@ type Result struct {
 	// checks need (setuid files, secret files, the redacted /etc/shadow).
 	Hygiene *imagefs.Facts
 	// Cached is true when the SBOM came from the cache (no layer pulled).
-	Cached   bool
-	Warnings []string
+	Cached bool
+	// SBOMSource is SourceAttestation when the SBOM came from a verified
+	// attestation (then Files and Hygiene are nil), else SourceCatalog;
+	// SBOMAttestation then names the attestation.
+	SBOMSource      string
+	SBOMAttestation string
+	Warnings        []string
 }
 
 // Distro is the operating system syft found.
@@ -146,6 +155,8 @@ type Scanner struct {
 	licensesErr  error
 	// timeout bounds one image's whole scan.
 	timeout time.Duration
+	// attestations, when set, makes the registry a shared SBOM store.
+	attestations *attestationStore
 }
 
 // DefaultTimeout bounds one image's whole scan (resolve, pull, catalog,
@@ -241,12 +252,17 @@ func (s *Scanner) scanResolved(ctx context.Context, db *vulndb.DB, res *registry
 	digest := res.Digest.String()
 	pinned := res.Ref.Context().Name() + "@" + digest
 	key := digest + "|" + string(req.Scope)
+	ctx = withLayerFacts(ctx, req.LayerFacts)
+	flightKey := key
+	if req.LayerFacts {
+		flightKey += "|layer-facts"
+	}
 	var ce *cachedEntry
 	var vulns []Vulnerability
 	var sbomDoc string
 	for attempt := 0; ; attempt++ {
-		v, err, _ := s.flight.Do(key, func() (any, error) {
-			if ce, ok := s.entries.Load(key); ok {
+		v, err, _ := s.flight.Do(flightKey, func() (any, error) {
+			if ce, ok := s.entries.Load(key); ok && usable(ctx, ce.(*cachedEntry).entry) {
 				return &cachedEntry{entry: ce.(*cachedEntry).entry, cached: true}, nil
 			}
 			ce, err := s.entry(ctx, res, pinned, req.Scope)
@@ -281,7 +297,7 @@ func (s *Scanner) scanResolved(ctx context.Context, db *vulndb.DB, res *registry
 	out := &Result{
 		Digest: digest, PinnedReference: pinned, DB: db.Status, Files: e.Files, Hygiene: e.Hygiene, Cached: ce.cached,
 		Distro: e.Distro, Packages: e.Packages, PackageCount: len(e.Packages), Vulnerabilities: vulns,
-		SeverityCounts: map[string]int{},
+		SeverityCounts: map[string]int{}, SBOMSource: e.Source, SBOMAttestation: e.Attestation,
 	}
 	for _, sev := range Severities {
 		out.SeverityCounts[sev] = 0
@@ -289,6 +305,7 @@ func (s *Scanner) scanResolved(ctx context.Context, db *vulndb.DB, res *registry
 	for _, v := range vulns {
 		out.SeverityCounts[v.Severity]++
 	}
+	out.Warnings = append(out.Warnings, ce.warnings...)
 	out.Warnings = append(out.Warnings, db.Warnings...)
 	if w := s.cache.Warning(); w != "" {
 		out.Warnings = append(out.Warnings, w)
@@ -307,13 +324,21 @@ type cachedEntry struct {
 	entry    *Entry
 	cached   bool
 	syftJSON []byte
+	// warnings of registry_attestations (an SBOM attestation ignored, a
+	// failed publish), for the scan that made the entry.
+	warnings []string
 }
 
 // entry loads the cached SBOM of the digest or catalogs the image.
 func (s *Scanner) entry(ctx context.Context, res *registry.Resolved, pinned string, scope Scope) (*cachedEntry, error) {
 	digest := res.Digest.String()
-	if e := s.cache.Load(digest, scope); e != nil {
+	if e := s.cache.Load(digest, scope); e != nil && usable(ctx, e) {
 		return &cachedEntry{entry: e, cached: true}, nil
+	}
+	ce, warnings := s.fromAttestation(ctx, res, pinned, scope)
+	if ce != nil {
+		ce.warnings = warnings
+		return ce, nil
 	}
 	select {
 	case s.catalogs <- struct{}{}:
@@ -325,6 +350,7 @@ func (s *Scanner) entry(ctx context.Context, res *registry.Resolved, pinned stri
 	if err != nil {
 		return nil, fmt.Errorf("cataloging %s: %w", pinned, err)
 	}
+	ce.warnings = append(warnings, s.publishSBOM(ctx, res, pinned, scope, ce)...)
 	return ce, nil
 }
 
