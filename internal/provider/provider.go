@@ -109,6 +109,8 @@ type providerModel struct {
 	MaxImageSize       types.String          `tfsdk:"max_image_size"`
 	ScanTimeout        types.String          `tfsdk:"scan_timeout"`
 	MinTransferRate    types.String          `tfsdk:"min_transfer_rate"`
+	// RegistryAttestations: see attestations.go.
+	RegistryAttestations *registryAttestationsModel `tfsdk:"registry_attestations"`
 }
 
 type vulnerabilityDBModel struct {
@@ -233,6 +235,9 @@ func (p *imagegateProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 	for name, a := range limitAttributes() {
 		resp.Schema.Attributes[name] = a
 	}
+	for name, a := range attestationAttributes() {
+		resp.Schema.Attributes[name] = a
+	}
 }
 
 func (p *imagegateProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
@@ -288,6 +293,7 @@ func (p *imagegateProvider) Configure(ctx context.Context, req provider.Configur
 		opts.RequestTimeout = d
 	}
 	scanOpts := applyLimits(cfg, &opts, &resp.Diagnostics)
+	scanOpts = append(scanOpts, attestationOptions(cfg.RegistryAttestations, &resp.Diagnostics)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
