@@ -206,7 +206,11 @@ func (g *Gate) evaluate(ctx context.Context, req Request, resolved *registry.Res
 	if err != nil {
 		return nil, err
 	}
-	sc, err := g.scanner.ScanResolved(ctx, resolved, scan.Request{Scope: req.Scope})
+	// The user rule reads the account files and the checks rule the file
+	// facts: only a catalog of the layers has them, so with either rule an
+	// SBOM attestation (registry_attestations.use_sbom) is not used.
+	layerFacts := req.Policy.User != nil || req.Policy.Checks != nil
+	sc, err := g.scanner.ScanResolved(ctx, resolved, scan.Request{Scope: req.Scope, LayerFacts: layerFacts})
 	if err != nil {
 		return nil, err
 	}

@@ -79,7 +79,7 @@ func (g *Gate) Hygiene(ctx context.Context, req HygieneRequest) (*HygieneResult,
 	if err != nil {
 		return nil, err
 	}
-	sc, err := g.scanner.ScanResolved(ctx, resolved, scan.Request{Scope: req.Scope})
+	sc, err := g.scanner.ScanResolved(ctx, resolved, scan.Request{Scope: req.Scope, LayerFacts: true})
 	if err != nil {
 		return nil, err
 	}

@@ -110,6 +110,8 @@ type providerModel struct {
 	MaxImageSize       types.String          `tfsdk:"max_image_size"`
 	ScanTimeout        types.String          `tfsdk:"scan_timeout"`
 	MinTransferRate    types.String          `tfsdk:"min_transfer_rate"`
+	// RegistryAttestations: see attestations.go.
+	RegistryAttestations *registryAttestationsModel `tfsdk:"registry_attestations"`
 }
 
 type vulnerabilityDBModel struct {
@@ -232,6 +234,7 @@ func (p *imagegateProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 		},
 	}
 	maps.Copy(resp.Schema.Attributes, limitAttributes())
+	maps.Copy(resp.Schema.Attributes, attestationAttributes())
 }
 
 func (p *imagegateProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
@@ -287,6 +290,7 @@ func (p *imagegateProvider) Configure(ctx context.Context, req provider.Configur
 		opts.RequestTimeout = d
 	}
 	scanOpts := applyLimits(cfg, &opts, &resp.Diagnostics)
+	scanOpts = append(scanOpts, attestationOptions(cfg.RegistryAttestations, &resp.Diagnostics)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}

@@ -99,6 +99,12 @@ type Entry struct {
 	// is only matched: a request for an SBOM output catalogs the image
 	// again, with licenses, and a request without one uses either.
 	Licenses bool `json:"licenses"`
+	// Source is where the SBOM came from: SourceCatalog (empty) for a
+	// catalog of the layers, SourceAttestation for a verified SBOM
+	// attestation, whose entry has no Files and no Hygiene. Attestation
+	// then names the attestation and its signer.
+	Source      string `json:"source,omitempty"`
+	Attestation string `json:"attestation,omitempty"`
 }
 
 // Match is a match result and the database it was made with.
@@ -170,7 +176,7 @@ func (c *Cache) Load(digest string, scope Scope) *Entry {
 		return nil
 	}
 	if e.FormatVersion != cacheFormat || e.SyftVersion != SyftVersion || e.Digest != digest || e.Scope != scope ||
-		e.Layers == nil || e.SBOMs[FormatSyftJSON] == "" || e.Hygiene == nil {
+		e.Layers == nil || e.SBOMs[FormatSyftJSON] == "" || (e.Hygiene == nil && e.Source != SourceAttestation) {
 		return nil
 	}
 	return &e

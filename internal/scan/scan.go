@@ -61,6 +61,10 @@ type Request struct {
 	Scope     Scope
 	// SBOMFormat, when set, asks for the SBOM in that format (see Formats).
 	SBOMFormat string
+	// LayerFacts says the caller needs Files and Hygiene, which only the
+	// layers hold: an SBOM from an attestation (WithAttestations) is then
+	// not used, and the image is cataloged.
+	LayerFacts bool
 }
 
 // needsLicenses says whether the request asks for an output that carries
@@ -100,8 +104,13 @@ type Result struct {
 	// checks need (setuid files, secret files, the redacted /etc/shadow).
 	Hygiene *imagefs.Facts
 	// Cached is true when the SBOM came from the cache (no layer pulled).
-	Cached   bool
-	Warnings []string
+	Cached bool
+	// SBOMSource is SourceAttestation when the SBOM came from a verified
+	// attestation (then Files and Hygiene are nil), else SourceCatalog;
+	// SBOMAttestation then names the attestation.
+	SBOMSource      string
+	SBOMAttestation string
+	Warnings        []string
 }
 
 // Distro is the operating system syft found.
@@ -157,6 +166,8 @@ type Scanner struct {
 	noLicenses     context.Context
 	// timeout bounds one image's whole scan.
 	timeout time.Duration
+	// attestations, when set, makes the registry a shared SBOM store.
+	attestations *attestationStore
 }
 
 // DefaultTimeout bounds one image's whole scan (resolve, pull, catalog,
@@ -253,11 +264,16 @@ func (s *Scanner) scanResolved(ctx context.Context, db *vulndb.DB, res *registry
 	pinned := res.Ref.Context().Name() + "@" + digest
 	key := digest + "|" + string(req.Scope)
 	licenses := req.needsLicenses()
-	// A request that needs licenses has its own flight: one that does not
-	// may be cataloging without them.
+	ctx = withLayerFacts(ctx, req.LayerFacts)
+	// A request that needs licenses, or layer facts, has its own flight:
+	// one that does not may be cataloging without them, or using an
+	// attested SBOM.
 	flightKey := key
 	if licenses {
 		flightKey += "|licenses"
+	}
+	if req.LayerFacts {
+		flightKey += "|layer-facts"
 	}
 	var ce *cachedEntry
 	var vulns []Vulnerability
@@ -267,7 +283,7 @@ func (s *Scanner) scanResolved(ctx context.Context, db *vulndb.DB, res *registry
 			var prev *Entry
 			if ce, ok := s.entries.Load(key); ok {
 				prev = ce.(*cachedEntry).entry
-				if prev.Licenses || !licenses {
+				if (prev.Licenses || !licenses) && usable(ctx, prev) {
 					return &cachedEntry{entry: prev, cached: true}, nil
 				}
 			}
@@ -305,7 +321,7 @@ func (s *Scanner) scanResolved(ctx context.Context, db *vulndb.DB, res *registry
 	out := &Result{
 		Digest: digest, PinnedReference: pinned, DB: db.Status, Files: e.Files, Hygiene: e.Hygiene, Cached: ce.cached,
 		Distro: e.Distro, Packages: e.Packages, PackageCount: len(e.Packages), Vulnerabilities: vulns,
-		SeverityCounts: map[string]int{},
+		SeverityCounts: map[string]int{}, SBOMSource: e.Source, SBOMAttestation: e.Attestation,
 	}
 	for _, sev := range Severities {
 		out.SeverityCounts[sev] = 0
@@ -313,6 +329,7 @@ func (s *Scanner) scanResolved(ctx context.Context, db *vulndb.DB, res *registry
 	for _, v := range vulns {
 		out.SeverityCounts[v.Severity]++
 	}
+	out.Warnings = append(out.Warnings, ce.warnings...)
 	out.Warnings = append(out.Warnings, db.Warnings...)
 	if w := s.cache.Warning(); w != "" {
 		out.Warnings = append(out.Warnings, w)
@@ -331,6 +348,9 @@ type cachedEntry struct {
 	entry    *Entry
 	cached   bool
 	syftJSON []byte
+	// warnings of registry_attestations (an SBOM attestation ignored, a
+	// failed publish), for the scan that made the entry.
+	warnings []string
 }
 
 // keepEntry remembers e as the process's entry of key, unless the entry
@@ -358,11 +378,21 @@ func (s *Scanner) keepEntry(key string, e *Entry) {
 func (s *Scanner) entry(ctx context.Context, res *registry.Resolved, pinned string, scope Scope, licenses bool, prev *Entry) (*cachedEntry, error) {
 	digest := res.Digest.String()
 	if e := s.cache.Load(digest, scope); e != nil {
-		if e.Licenses || !licenses {
+		if (e.Licenses || !licenses) && usable(ctx, e) {
 			return &cachedEntry{entry: e, cached: true}, nil
 		}
 		if prev == nil {
 			prev = e
+		}
+	}
+	// An attested SBOM carries no licenses: a request that needs them
+	// catalogs.
+	var warnings []string
+	if !licenses {
+		var ce *cachedEntry
+		if ce, warnings = s.fromAttestation(ctx, res, pinned, scope); ce != nil {
+			ce.warnings = warnings
+			return ce, nil
 		}
 	}
 	select {
@@ -376,8 +406,9 @@ func (s *Scanner) entry(ctx context.Context, res *registry.Resolved, pinned stri
 		return nil, fmt.Errorf("cataloging %s: %w", pinned, err)
 	}
 	if prev != nil {
-		// The same image, cataloged again for its licenses: its first
-		// findings stay the reference for calling findings new.
+		// The same image, cataloged again for its licenses or its layer
+		// facts: its first findings stay the reference for calling
+		// findings new.
 		s.lock(prev).Lock()
 		if prev.Initial != nil {
 			ce.entry.Initial = append([]string{}, prev.Initial...)
@@ -387,6 +418,7 @@ func (s *Scanner) entry(ctx context.Context, res *registry.Resolved, pinned stri
 		}
 		s.lock(prev).Unlock()
 	}
+	ce.warnings = append(warnings, s.publishSBOM(ctx, res, pinned, scope, ce)...)
 	return ce, nil
 }
 

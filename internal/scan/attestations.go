@@ -1,0 +1,255 @@
+package scan
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/anchore/syft/syft/format"
+	"github.com/anchore/syft/syft/source"
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/imagegate/terraform-provider-imagegate/internal/attest"
+	"github.com/imagegate/terraform-provider-imagegate/internal/registry"
+	"github.com/imagegate/terraform-provider-imagegate/internal/verify"
+)
+
+// Attestations makes the registry a shared SBOM store (the provider
+// setting registry_attestations). Both directions apply to the squashed
+// scope only: an all-layers scan always catalogs, so an SBOM of one scope
+// never stands in for the other.
+type Attestations struct {
+	// UseSBOM looks for SBOM attestations on the digest before pulling any
+	// layer and matches the first that verifies against TrustedKeys and
+	// decodes, instead of cataloging the image.
+	UseSBOM bool
+	// TrustedKeys are PEM public keys; attestations signed by one of them
+	// are used.
+	TrustedKeys []string
+	// PublishSBOM attaches the syft-json SBOM of each fresh catalog to the
+	// digest as an attestation signed by Signer. It is best-effort: a
+	// failure is a warning.
+	PublishSBOM bool
+	Signer      *attest.Signer
+}
+
+// SBOMPredicateTypes are the predicate types use_sbom reads, in order of
+// preference: cosign's custom type (what imagegate publishes, with the
+// syft-json document as its Data, and what `syft attest -o syft-json`
+// makes), SPDX (`cosign attest --type spdxjson`, `syft attest -o
+// spdx-json`) and CycloneDX (`cosign attest --type cyclonedx`, `syft attest
+// -o cyclonedx-json`). Each document is decoded by syft's own decoders.
+var SBOMPredicateTypes = []string{attest.PredicateCustom, attest.PredicateSPDX, attest.PredicateCycloneDX}
+
+// Sources of an entry's SBOM.
+const (
+	// SourceCatalog is a catalog of the image's layers (the zero value).
+	SourceCatalog = ""
+	// SourceAttestation is a verified SBOM attestation: no layer was read,
+	// so the entry has no account files and no hygiene facts.
+	SourceAttestation = "attestation"
+)
+
+// WithAttestations configures the registry as a shared SBOM store.
+func WithAttestations(a Attestations) Option {
+	return func(s *Scanner) {
+		if !a.UseSBOM && !a.PublishSBOM {
+			return
+		}
+		s.attestations = &attestationStore{Attestations: a, verifier: verify.New(s.registry, nil), publisher: attest.New(s.registry, nil)}
+	}
+}
+
+type attestationStore struct {
+	Attestations
+	verifier  *verify.Verifier
+	publisher *attest.Publisher
+}
+
+// layerFactsKey marks a context whose scan needs the facts read from
+// layers (Request.LayerFacts), so entry() never answers it with an SBOM
+// from an attestation.
+type layerFactsKey struct{}
+
+func withLayerFacts(ctx context.Context, need bool) context.Context {
+	if !need {
+		return ctx
+	}
+	return context.WithValue(ctx, layerFactsKey{}, true)
+}
+
+func needsLayerFacts(ctx context.Context) bool {
+	v, _ := ctx.Value(layerFactsKey{}).(bool)
+	return v
+}
+
+// usable says whether an entry answers this scan: one made from an
+// attestation lacks the account files and hygiene facts, so a scan that
+// needs them catalogs the image instead.
+func usable(ctx context.Context, e *Entry) bool {
+	return e.Source != SourceAttestation || !needsLayerFacts(ctx)
+}
+
+// fromAttestation returns an entry built from the first SBOM attestation
+// on the digest that verifies and decodes, or nil with warnings saying why
+// each SBOM attestation found was not used. No layer is read.
+func (s *Scanner) fromAttestation(ctx context.Context, res *registry.Resolved, pinned string, scope Scope) (*cachedEntry, []string) {
+	a := s.attestations
+	if a == nil || !a.UseSBOM || scope != Squashed || needsLayerFacts(ctx) {
+		return nil, nil
+	}
+	digest, err := name.NewDigest(pinned, name.Insecure)
+	if err != nil {
+		return nil, []string{fmt.Sprintf("SBOM attestations of %s were not looked up: %v; the image was cataloged from its layers", pinned, err)}
+	}
+	sts, rejected, err := a.verifier.Statements(ctx, digest, a.TrustedKeys, SBOMPredicateTypes)
+	if err != nil {
+		return nil, []string{fmt.Sprintf("SBOM attestations of %s could not be read (%v); the image was cataloged from its layers", pinned, err)}
+	}
+	var warnings []string
+	ignored := func(where, why string) {
+		warnings = append(warnings, fmt.Sprintf("The SBOM attestation %s on %s was ignored: %s. The image was cataloged from its layers unless another SBOM attestation was used.", where, pinned, why))
+	}
+	var used *cachedEntry
+	for _, st := range sts {
+		ce, err := s.attestedEntry(res, pinned, scope, st)
+		if err != nil {
+			ignored(st.Where, err.Error())
+			continue
+		}
+		used = ce
+		break
+	}
+	var others []string
+	for _, r := range rejected {
+		if contains(SBOMPredicateTypes, r.PredicateType) {
+			ignored(r.Where, "it does not verify against trusted_keys: "+r.Reason)
+		} else {
+			others = append(others, r.Where+": "+r.Reason)
+		}
+	}
+	if used == nil && len(others) > 0 {
+		sort.Strings(others)
+		more := ""
+		if len(others) > 5 {
+			more = fmt.Sprintf("; and %d more", len(others)-5)
+			others = others[:5]
+		}
+		warnings = append(warnings, fmt.Sprintf("No SBOM attestation of %s was used: the attestations attached are of other predicate types (%s%s); SBOMs are read from the predicate types %s. The image was cataloged from its layers.", pinned, strings.Join(others, "; "), more, strings.Join(SBOMPredicateTypes, ", ")))
+	}
+	return used, warnings
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// attestedEntry decodes the SBOM of a verified statement with syft's
+// decoders and builds the entry a catalog would have made, less the facts
+// only layers hold (account files, hygiene facts).
+func (s *Scanner) attestedEntry(res *registry.Resolved, pinned string, scope Scope, st verify.Statement) (*cachedEntry, error) {
+	doc, err := sbomDocument(st)
+	if err != nil {
+		return nil, err
+	}
+	sb, id, _, err := format.Decode(bytes.NewReader(doc))
+	if err != nil {
+		return nil, fmt.Errorf("its SBOM does not decode: %v", err)
+	}
+	if sb == nil {
+		return nil, errors.New("its predicate is not an SBOM format syft reads (syft-json, SPDX, CycloneDX)")
+	}
+	if m, ok := imageMetadata(sb.Source.Metadata); ok && strings.HasPrefix(m.ManifestDigest, "sha256:") && m.ManifestDigest != res.Digest.String() {
+		return nil, fmt.Errorf("its SBOM describes the image %s, not %s", m.ManifestDigest, res.Digest)
+	}
+	// The manifest and config only: no layer is read.
+	img, err := res.Inspect(pinned)
+	if err != nil {
+		return nil, fmt.Errorf("the image's manifest could not be read: %v", err)
+	}
+	e := &Entry{
+		FormatVersion: cacheFormat, SyftVersion: SyftVersion, Digest: res.Digest.String(), Scope: scope, Layers: map[string]string{},
+		Source: SourceAttestation, Attestation: fmt.Sprintf("%s %s (%s, signed by key %s)", st.Where, st.PredicateType, id, st.Signer.KeyID),
+	}
+	for _, l := range img.Layers {
+		e.Layers[l.DiffID] = l.Digest
+		e.LayerOrder = append(e.LayerOrder, l.DiffID)
+	}
+	if d := sb.Artifacts.LinuxDistribution; d != nil && d.ID != "" {
+		e.Distro = &Distro{ID: d.ID, Version: d.VersionID}
+	}
+	e.Packages = []Package{}
+	for p := range sb.Artifacts.Packages.Enumerate() {
+		e.Packages = append(e.Packages, Package{Name: p.Name, Version: p.Version, Type: string(p.Type), PURL: p.PURL})
+	}
+	sort.Slice(e.Packages, func(i, j int) bool { return lessStrings(e.Packages[i].key(), e.Packages[j].key()) })
+	withoutRawConfig(sb)
+	out, err := encode(sb, FormatSyftJSON)
+	if err != nil {
+		return nil, fmt.Errorf("its SBOM cannot be encoded as syft-json: %v", err)
+	}
+	_ = s.cache.StoreSBOM(e, FormatSyftJSON, out) // the document stays in memory for this process
+	e.Created = nowUTC()
+	return &cachedEntry{entry: e, syftJSON: out}, nil
+}
+
+func imageMetadata(m any) (source.ImageMetadata, bool) {
+	switch v := m.(type) {
+	case source.ImageMetadata:
+		return v, true
+	case *source.ImageMetadata:
+		if v != nil {
+			return *v, true
+		}
+	}
+	return source.ImageMetadata{}, false
+}
+
+// sbomDocument extracts the SBOM document from a statement's predicate.
+func sbomDocument(st verify.Statement) ([]byte, error) {
+	switch st.PredicateType {
+	case attest.PredicateCustom:
+		var p struct {
+			Data *string `json:"Data"`
+		}
+		if err := json.Unmarshal(st.Predicate, &p); err != nil || p.Data == nil {
+			return nil, errors.New(`its custom predicate has no "Data" text holding an SBOM`)
+		}
+		return []byte(*p.Data), nil
+	default:
+		// cosign attest --type spdx keeps a tag-value document as a JSON
+		// string; spdxjson and cyclonedx keep the JSON object.
+		var text string
+		if json.Unmarshal(st.Predicate, &text) == nil {
+			return []byte(text), nil
+		}
+		if len(bytes.TrimSpace(st.Predicate)) == 0 || bytes.Equal(bytes.TrimSpace(st.Predicate), []byte("null")) {
+			return nil, errors.New("its predicate is empty")
+		}
+		return st.Predicate, nil
+	}
+}
+
+// publishSBOM attaches the syft-json SBOM of a fresh catalog to the digest
+// as a signed attestation. Best-effort: a failure is a warning, never a
+// failed scan. The image, its digest and its tags are never changed.
+func (s *Scanner) publishSBOM(ctx context.Context, res *registry.Resolved, pinned string, scope Scope, ce *cachedEntry) []string {
+	a := s.attestations
+	if a == nil || !a.PublishSBOM || a.Signer == nil || scope != Squashed || ce == nil || ce.syftJSON == nil {
+		return nil
+	}
+	digest := res.Ref.Context().Digest(res.Digest.String())
+	if _, err := a.publisher.Publish(ctx, digest, "custom", ce.syftJSON, a.Signer); err != nil {
+		return []string{fmt.Sprintf("The SBOM of %s was not published as an attestation (publish_sbom): %v. The scan is not affected; other runners will catalog the image themselves.", pinned, err)}
+	}
+	return nil
+}
