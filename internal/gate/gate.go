@@ -56,7 +56,8 @@ type Request struct {
 // made on.
 type Result struct {
 	// Decision passes only when every platform passed. Its violations and
-	// suppressions carry their platform and are sorted by platform first.
+	// suppressions carry their platform; the violations are sorted by
+	// importance (see sortViolations), the suppressions by platform first.
 	Decision policy.Decision
 	// Digest is what the reference resolved to: the index or the image.
 	Digest string
@@ -106,6 +107,7 @@ func (g *Gate) Evaluate(ctx context.Context, req Request) (*Result, error) {
 			}
 			return nil, err
 		}
+		p.Decision.Violations = sortViolations(p.Decision.Violations)
 		res.Platforms = append(res.Platforms, *p)
 		res.Decision.Passed = res.Decision.Passed && p.Decision.Passed
 		res.Decision.UnknownSeverity += p.Decision.UnknownSeverity
@@ -124,6 +126,7 @@ func (g *Gate) Evaluate(ctx context.Context, req Request) (*Result, error) {
 			return nil, err
 		}
 	}
+	res.Decision.Violations = sortViolations(res.Decision.Violations)
 	if !res.Decision.Passed {
 		return res, nil
 	}
@@ -174,14 +177,48 @@ func (g *Gate) signatures(ctx context.Context, p *policy.Policy, set *registry.S
 	return nil
 }
 
-// sortViolations orders violations by platform, then as the engine does
-// (rule, subject, message).
+// sortViolations orders violations by importance, so the first ones a
+// failure message shows are the ones to fix first: stop before warn; then
+// violations of the rules that judge the image as a whole (user, base
+// image, signatures, registries, checks, policy) before vulnerability
+// findings, since there are few of them and a long list of findings must
+// not hide them; findings by severity (critical first, unknown last), then
+// CVSS score (higher first), then id. Platform, rule, subject and message
+// break the remaining ties, so the order is total and the output
+// deterministic.
 func sortViolations(vs []policy.Violation) []policy.Violation {
 	slices.SortStableFunc(vs, func(a, b policy.Violation) int {
-		return cmp.Or(cmp.Compare(a.Platform, b.Platform), cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Subject, b.Subject), cmp.Compare(a.Message, b.Message))
+		return cmp.Or(
+			cmp.Compare(actionRank(a.Action), actionRank(b.Action)),
+			cmp.Compare(findingRank(a), findingRank(b)),
+			-cmp.Compare(severityRank(a.Finding.Severity), severityRank(b.Finding.Severity)),
+			-cmp.Compare(a.Finding.CVSS, b.Finding.CVSS),
+			cmp.Compare(a.Finding.ID, b.Finding.ID),
+			cmp.Compare(a.Platform, b.Platform), cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Subject, b.Subject), cmp.Compare(a.Message, b.Message))
 	})
 	return vs
 }
+
+// actionRank puts stop (and anything that is not warn: fail closed) first.
+func actionRank(action string) int {
+	if action == policy.ActionWarn {
+		return 1
+	}
+	return 0
+}
+
+// findingRank puts the violations of rules other than vulnerabilities
+// before findings.
+func findingRank(v policy.Violation) int {
+	if v.Rule == policy.RuleVulnerabilities {
+		return 1
+	}
+	return 0
+}
+
+// severityRank ranks grype's severity names, unknown and unrecognised ones
+// lowest.
+func severityRank(s string) int { return slices.Index(scan.Severities, strings.ToLower(s)) }
 
 // Scans lists the scan of each platform gated.
 func (r *Result) Scans() []*scan.Result {
