@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/imagegate/terraform-provider-imagegate/internal/imagefs"
+	"github.com/imagegate/terraform-provider-imagegate/internal/obs"
 	"github.com/imagegate/terraform-provider-imagegate/internal/policy"
 	"github.com/imagegate/terraform-provider-imagegate/internal/registry"
 	"github.com/imagegate/terraform-provider-imagegate/internal/scan"
@@ -127,6 +128,8 @@ func (g *Gate) Evaluate(ctx context.Context, req Request) (*Result, error) {
 		}
 	}
 	res.Decision.Violations = sortViolations(res.Decision.Violations)
+	obs.From(ctx, obs.Gate).Info("gate decision", "reference", req.Reference, "digest", res.Digest, "platforms", len(res.Platforms),
+		"passed", res.Decision.Passed, "violations", len(res.Decision.Violations))
 	if !res.Decision.Passed {
 		return res, nil
 	}
@@ -163,6 +166,8 @@ func (g *Gate) signatures(ctx context.Context, p *policy.Policy, set *registry.S
 	}
 	res.Signatures = digests
 	d := policy.EvaluateSignatures(p, digests)
+	obs.From(ctx, obs.Policy).Info("policy rule outcome", "policy", p.Name, "rule", policy.RuleSignatures, "image", set.PinnedReference(),
+		"passed", d.Passed, "violations", len(d.Violations))
 	res.Decision.Passed = res.Decision.Passed && d.Passed
 	res.Decision.Violations = sortViolations(append(res.Decision.Violations, d.Violations...))
 	for i := range res.Platforms {
@@ -283,7 +288,53 @@ func (g *Gate) evaluate(ctx context.Context, req Request, resolved *registry.Res
 			return nil, err
 		}
 	}
-	return &Platform{Platform: resolved.Platform, Image: img, Scan: sc, Decision: policy.Evaluate(req.Policy, facts)}, nil
+	d := policy.Evaluate(req.Policy, facts)
+	logRules(ctx, req.Policy, resolved.PinnedReference(), resolved.Platform, d)
+	return &Platform{Platform: resolved.Platform, Image: img, Scan: sc, Decision: d}, nil
+}
+
+// configuredRules lists the rules a policy sets, in the document's order.
+func configuredRules(p *policy.Policy) []string {
+	var out []string
+	for _, r := range []struct {
+		name string
+		set  bool
+	}{
+		{policy.RuleVulnerabilities, p.Vulnerabilities != nil}, {policy.RuleUser, p.User != nil}, {policy.RuleBaseImage, p.BaseImage != nil},
+		{policy.RuleRegistries, p.Registries != nil}, {policy.RuleChecks, p.Checks != nil},
+	} {
+		if r.set {
+			out = append(out, r.name)
+		}
+	}
+	return out
+}
+
+// logRules logs each rule's outcome for one image: passed (no stop
+// violation), and how many stop and warn violations it has. The checks
+// rule counts its checks' violations ("checks.<id>") together, and a
+// "policy" violation (an invalid policy) is logged as its own rule.
+func logRules(ctx context.Context, p *policy.Policy, image, platform string, d policy.Decision) {
+	log := obs.From(ctx, obs.Policy)
+	stops, warns := map[string]int{}, map[string]int{}
+	for _, v := range d.Violations {
+		rule, _, _ := strings.Cut(v.Rule, ".")
+		if v.Action == policy.ActionWarn {
+			warns[rule]++
+		} else {
+			stops[rule]++
+		}
+	}
+	rules := configuredRules(p)
+	if stops[policy.RulePolicy]+warns[policy.RulePolicy] > 0 {
+		rules = append(rules, policy.RulePolicy)
+	}
+	for _, r := range rules {
+		log.Info("policy rule outcome", "policy", p.Name, "rule", r, "image", image, "platform", platform,
+			"passed", stops[r] == 0, "violations", stops[r], "warnings", warns[r])
+	}
+	log.Info("policy decision", "policy", p.Name, "image", image, "platform", platform, "passed", d.Passed,
+		"violations", len(d.Violations), "suppressed", len(d.Suppressed), "unknown_severity", d.UnknownSeverity)
 }
 
 // baseCandidates resolves, for the image's own platform (every platform of

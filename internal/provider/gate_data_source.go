@@ -177,6 +177,7 @@ func (d *gateDataSource) Configure(_ context.Context, req datasource.ConfigureRe
 }
 
 func (d *gateDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	ctx = logged(ctx, d.data)
 	var m gateModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() {

@@ -208,6 +208,7 @@ func (r *promotionResource) resolve(ctx context.Context, m *promotionModel, diag
 }
 
 func (r *promotionResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	ctx = logged(ctx, r.data)
 	if req.Plan.Raw.IsNull() || r.data == nil {
 		return // destroy, or validation before the provider is configured
 	}
@@ -254,6 +255,7 @@ func (r *promotionResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 }
 
 func (r *promotionResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	ctx = logged(ctx, r.data)
 	var m promotionModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() {
@@ -271,6 +273,7 @@ func (r *promotionResource) Create(ctx context.Context, req resource.CreateReque
 }
 
 func (r *promotionResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	ctx = logged(ctx, r.data)
 	var m, state promotionModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -355,6 +358,7 @@ func evaluationValue(res *gate.Result, diags *diag.Diagnostics) types.Object {
 }
 
 func (r *promotionResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	ctx = logged(ctx, r.data)
 	var m promotionModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() {
@@ -419,6 +423,7 @@ func noncompliance(ref string, pol *policy.Policy, res *gate.Result) string {
 }
 
 func (r *promotionResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	ctx = logged(ctx, r.data)
 	var m promotionModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() || m.KeepOnDestroy.IsNull() || m.KeepOnDestroy.ValueBool() {

@@ -84,6 +84,8 @@ type providerData struct {
 	gate        *gate.Gate
 	verifier    *verify.Verifier
 	enforcement enforcement
+	// secrets are masked in every log line (see logged).
+	secrets []string
 }
 
 // enforcement says whether failed gates fail the run, and what decided it.
@@ -313,6 +315,7 @@ func (p *imagegateProvider) Configure(ctx context.Context, req provider.Configur
 	scanner := scan.New(client, db, cfg.SBOMCacheDir.ValueString(), scanOpts...)
 	data := &providerData{registry: client, db: db, scanner: scanner, gate: gate.New(client, scanner, p.now), enforcement: enf}
 	data.verifier = verify.New(client, p.now)
+	data.secrets = logSecrets(cfg.RegistryAuth, dbCfg.UpdateURL)
 	p.replaceData(data)
 	resp.DataSourceData = data
 	resp.ResourceData = data

@@ -198,6 +198,7 @@ func (d *scanDataSource) Configure(_ context.Context, req datasource.ConfigureRe
 }
 
 func (d *scanDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	ctx = logged(ctx, d.data)
 	var m scanModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() {
