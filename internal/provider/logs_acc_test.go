@@ -106,33 +106,40 @@ data "imagegate_gate" "app" {
 		{"policy", "policy rule outcome"},
 		{"gate", "gate decision"},
 	} {
-		re := regexp.MustCompile(`\[INFO\][^\n]*` + regexp.QuoteMeta(want.message) + `[^\n]*@module=[\w.-]*\.` + want.subsystem + `\b`)
+		// terraform-plugin-log names a subsystem's lines <provider>.<subsystem>.
+		re := regexp.MustCompile(`\[INFO\]\s+imagegate\.` + want.subsystem + `: ` + regexp.QuoteMeta(want.message) + `: `)
 		if !re.MatchString(trace) {
-			t.Errorf("no INFO line %q in subsystem %s; the provider's lines:\n%s", want.message, want.subsystem, providerLines(trace))
+			t.Errorf("no INFO line %q in subsystem %s; the lines with the message:\n%s", want.message, want.subsystem, linesWith(trace, want.message))
 		}
 	}
 	for _, rule := range []string{"vulnerabilities", "user"} {
-		re := regexp.MustCompile(`\[INFO\][^\n]*policy rule outcome[^\n]*passed=true[^\n]*rule=` + rule)
-		if !re.MatchString(trace) {
-			t.Errorf("no outcome of rule %s; the provider's lines:\n%s", rule, providerLines(trace))
+		found := false
+		for _, l := range strings.Split(trace, "\n") {
+			found = found || (strings.Contains(l, "[INFO]  imagegate.policy: policy rule outcome: ") && strings.Contains(l, " rule="+rule) && strings.Contains(l, " passed=true"))
+		}
+		if !found {
+			t.Errorf("no outcome of rule %s; the lines of rule outcomes:\n%s", rule, linesWith(trace, "policy rule outcome"))
 		}
 	}
 }
 
-// providerLines are the trace's lines of imagegate's subsystems, to show
-// what was logged when an expected line is missing.
-func providerLines(trace string) string {
+// linesWith returns the trace's lines holding s (at most 20, shortened),
+// to show what was logged when an expected line is missing.
+func linesWith(trace, s string) string {
 	var out []string
 	for _, l := range strings.Split(trace, "\n") {
-		if strings.Contains(l, "@module=") && regexp.MustCompile(`\.(vulndb|registry|scan|policy|gate|verify|promote)\b`).MatchString(l) {
-			if len(l) > 300 {
-				l = l[:300] + "…"
+		if strings.Contains(l, s) {
+			if len(l) > 600 {
+				l = l[:600] + "…"
 			}
 			out = append(out, l)
 		}
 	}
-	if len(out) > 60 {
-		out = out[:60]
+	if len(out) > 20 {
+		out = out[:20]
+	}
+	if len(out) == 0 {
+		return "(none)"
 	}
 	return strings.Join(out, "\n")
 }

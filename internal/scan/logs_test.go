@@ -92,7 +92,7 @@ func TestScanLogsCacheDecisions(t *testing.T) {
 		{"registry|INFO|resolved image reference|", "digest=sha256:"},
 		{"scan|INFO|SBOM cache miss: pulling and cataloging the image|", "scope=squashed"},
 		{"registry|DEBUG|pulled layer|", "cached=false"},
-		{"scan|INFO|cataloged the image|", "npm:"},
+		{"scan|INFO|cataloged the image|", "by_type=deb=4 go-module=2 npm=2"},
 		{"scan|INFO|matched the SBOM against the vulnerability database|", "findings="},
 	} {
 		if !hasLine(lines, want[0], want[1]) {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	"sort"
@@ -430,15 +431,19 @@ func (s *Scanner) catalog(ctx context.Context, res *registry.Resolved, pinned st
 		e.Packages = append(e.Packages, Package{Name: p.Name, Version: p.Version, Type: string(p.Type), PURL: p.PURL})
 	}
 	sort.Slice(e.Packages, func(i, j int) bool { return lessStrings(e.Packages[i].key(), e.Packages[j].key()) })
-	byType := map[string]int{}
+	counts := map[string]int{}
 	for _, p := range e.Packages {
-		byType[p.Type]++
+		counts[p.Type]++
+	}
+	var byType []string
+	for _, t := range slices.Sorted(maps.Keys(counts)) {
+		byType = append(byType, fmt.Sprintf("%s=%d", t, counts[t]))
 	}
 	distro := ""
 	if e.Distro != nil {
 		distro = e.Distro.ID + " " + e.Distro.Version
 	}
-	log.Info("cataloged the image", "image", pinned, "scope", string(scope), "packages", len(e.Packages), "by_type", byType, "distro", distro, "duration", time.Since(catalogStart))
+	log.Info("cataloged the image", "image", pinned, "scope", string(scope), "packages", len(e.Packages), "by_type", strings.Join(byType, " "), "distro", distro, "duration", time.Since(catalogStart))
 	withoutRawConfig(sb)
 	doc, err := encode(sb, FormatSyftJSON)
 	if err != nil {
