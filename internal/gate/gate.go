@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/imagegate/terraform-provider-imagegate/internal/imagefs"
+	"github.com/imagegate/terraform-provider-imagegate/internal/obs"
 	"github.com/imagegate/terraform-provider-imagegate/internal/policy"
 	"github.com/imagegate/terraform-provider-imagegate/internal/registry"
 	"github.com/imagegate/terraform-provider-imagegate/internal/scan"
@@ -56,7 +57,8 @@ type Request struct {
 // made on.
 type Result struct {
 	// Decision passes only when every platform passed. Its violations and
-	// suppressions carry their platform and are sorted by platform first.
+	// suppressions carry their platform; the violations are sorted by
+	// importance (see sortViolations), the suppressions by platform first.
 	Decision policy.Decision
 	// Digest is what the reference resolved to: the index or the image.
 	Digest string
@@ -106,6 +108,7 @@ func (g *Gate) Evaluate(ctx context.Context, req Request) (*Result, error) {
 			}
 			return nil, err
 		}
+		p.Decision.Violations = sortViolations(p.Decision.Violations)
 		res.Platforms = append(res.Platforms, *p)
 		res.Decision.Passed = res.Decision.Passed && p.Decision.Passed
 		res.Decision.UnknownSeverity += p.Decision.UnknownSeverity
@@ -124,6 +127,9 @@ func (g *Gate) Evaluate(ctx context.Context, req Request) (*Result, error) {
 			return nil, err
 		}
 	}
+	res.Decision.Violations = sortViolations(res.Decision.Violations)
+	obs.From(ctx, obs.Gate).Info("gate decision", "reference", req.Reference, "digest", res.Digest, "platforms", len(res.Platforms),
+		"passed", res.Decision.Passed, "violations", len(res.Decision.Violations))
 	if !res.Decision.Passed {
 		return res, nil
 	}
@@ -160,6 +166,8 @@ func (g *Gate) signatures(ctx context.Context, p *policy.Policy, set *registry.S
 	}
 	res.Signatures = digests
 	d := policy.EvaluateSignatures(p, digests)
+	obs.From(ctx, obs.Policy).Info("policy rule outcome", "policy", p.Name, "rule", policy.RuleSignatures, "image", set.PinnedReference(),
+		"passed", d.Passed, "violations", len(d.Violations))
 	res.Decision.Passed = res.Decision.Passed && d.Passed
 	res.Decision.Violations = sortViolations(append(res.Decision.Violations, d.Violations...))
 	for i := range res.Platforms {
@@ -174,14 +182,48 @@ func (g *Gate) signatures(ctx context.Context, p *policy.Policy, set *registry.S
 	return nil
 }
 
-// sortViolations orders violations by platform, then as the engine does
-// (rule, subject, message).
+// sortViolations orders violations by importance, so the first ones a
+// failure message shows are the ones to fix first: stop before warn; then
+// violations of the rules that judge the image as a whole (user, base
+// image, signatures, registries, checks, policy) before vulnerability
+// findings, since there are few of them and a long list of findings must
+// not hide them; findings by severity (critical first, unknown last), then
+// CVSS score (higher first), then id. Platform, rule, subject and message
+// break the remaining ties, so the order is total and the output
+// deterministic.
 func sortViolations(vs []policy.Violation) []policy.Violation {
 	slices.SortStableFunc(vs, func(a, b policy.Violation) int {
-		return cmp.Or(cmp.Compare(a.Platform, b.Platform), cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Subject, b.Subject), cmp.Compare(a.Message, b.Message))
+		return cmp.Or(
+			cmp.Compare(actionRank(a.Action), actionRank(b.Action)),
+			cmp.Compare(findingRank(a), findingRank(b)),
+			-cmp.Compare(severityRank(a.Finding.Severity), severityRank(b.Finding.Severity)),
+			-cmp.Compare(a.Finding.CVSS, b.Finding.CVSS),
+			cmp.Compare(a.Finding.ID, b.Finding.ID),
+			cmp.Compare(a.Platform, b.Platform), cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Subject, b.Subject), cmp.Compare(a.Message, b.Message))
 	})
 	return vs
 }
+
+// actionRank puts stop (and anything that is not warn: fail closed) first.
+func actionRank(action string) int {
+	if action == policy.ActionWarn {
+		return 1
+	}
+	return 0
+}
+
+// findingRank puts the violations of rules other than vulnerabilities
+// before findings.
+func findingRank(v policy.Violation) int {
+	if v.Rule == policy.RuleVulnerabilities {
+		return 1
+	}
+	return 0
+}
+
+// severityRank ranks grype's severity names, unknown and unrecognised ones
+// lowest.
+func severityRank(s string) int { return slices.Index(scan.Severities, strings.ToLower(s)) }
 
 // Scans lists the scan of each platform gated.
 func (r *Result) Scans() []*scan.Result {
@@ -250,7 +292,53 @@ func (g *Gate) evaluate(ctx context.Context, req Request, resolved *registry.Res
 			return nil, err
 		}
 	}
-	return &Platform{Platform: resolved.Platform, Image: img, Scan: sc, Decision: policy.Evaluate(req.Policy, facts)}, nil
+	d := policy.Evaluate(req.Policy, facts)
+	logRules(ctx, req.Policy, resolved.PinnedReference(), resolved.Platform, d)
+	return &Platform{Platform: resolved.Platform, Image: img, Scan: sc, Decision: d}, nil
+}
+
+// configuredRules lists the rules a policy sets, in the document's order.
+func configuredRules(p *policy.Policy) []string {
+	var out []string
+	for _, r := range []struct {
+		name string
+		set  bool
+	}{
+		{policy.RuleVulnerabilities, p.Vulnerabilities != nil}, {policy.RuleUser, p.User != nil}, {policy.RuleBaseImage, p.BaseImage != nil},
+		{policy.RuleRegistries, p.Registries != nil}, {policy.RuleChecks, p.Checks != nil},
+	} {
+		if r.set {
+			out = append(out, r.name)
+		}
+	}
+	return out
+}
+
+// logRules logs each rule's outcome for one image: passed (no stop
+// violation), and how many stop and warn violations it has. The checks
+// rule counts its checks' violations ("checks.<id>") together, and a
+// "policy" violation (an invalid policy) is logged as its own rule.
+func logRules(ctx context.Context, p *policy.Policy, image, platform string, d policy.Decision) {
+	log := obs.From(ctx, obs.Policy)
+	stops, warns := map[string]int{}, map[string]int{}
+	for _, v := range d.Violations {
+		rule, _, _ := strings.Cut(v.Rule, ".")
+		if v.Action == policy.ActionWarn {
+			warns[rule]++
+		} else {
+			stops[rule]++
+		}
+	}
+	rules := configuredRules(p)
+	if stops[policy.RulePolicy]+warns[policy.RulePolicy] > 0 {
+		rules = append(rules, policy.RulePolicy)
+	}
+	for _, r := range rules {
+		log.Info("policy rule outcome", "policy", p.Name, "rule", r, "image", image, "platform", platform,
+			"passed", stops[r] == 0, "violations", stops[r], "warnings", warns[r])
+	}
+	log.Info("policy decision", "policy", p.Name, "image", image, "platform", platform, "passed", d.Passed,
+		"violations", len(d.Violations), "suppressed", len(d.Suppressed), "unknown_severity", d.UnknownSeverity)
 }
 
 // baseCandidates resolves, for the image's own platform (every platform of

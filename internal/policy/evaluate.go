@@ -126,6 +126,18 @@ type Violation struct {
 	// Platform is the image platform the violation was found in, set by
 	// callers that gate several images of an index ("" otherwise).
 	Platform string
+	// Finding is the vulnerability of a vulnerabilities violation (its id,
+	// severity, CVSS score and whether it is new), so callers can order
+	// and filter violations by importance; zero for other rules.
+	Finding FindingRank
+}
+
+// FindingRank is what orders and flags a vulnerability violation.
+type FindingRank struct {
+	ID       string
+	Severity string  // lower case, as in Finding; "unknown" when absent
+	CVSS     float64 // base score; 0 when the finding has none
+	New      bool    // first seen after the image was first scanned
 }
 
 // Suppression records a finding that would have violated the vulnerabilities
@@ -292,7 +304,14 @@ func evaluateVulnerabilities(r *VulnerabilityRule, f Facts) ([]Violation, []Supp
 		for _, ig := range lapsed {
 			fmt.Fprintf(&msg, "; exception for %s lapsed on %s (reason: %s)", ig.ID, ig.Expires, ig.Reason)
 		}
-		vs = append(vs, Violation{Rule: RuleVulnerabilities, Action: r.Action, CIS: CISVulnerabilities, Subject: subject, Message: msg.String()})
+		rank := FindingRank{ID: fd.ID, Severity: strings.ToLower(strings.TrimSpace(fd.Severity)), New: fd.New}
+		if rank.Severity == "" {
+			rank.Severity = "unknown"
+		}
+		if fd.CVSSScore != nil {
+			rank.CVSS = *fd.CVSSScore
+		}
+		vs = append(vs, Violation{Rule: RuleVulnerabilities, Action: r.Action, CIS: CISVulnerabilities, Subject: subject, Message: msg.String(), Finding: rank})
 	}
 	return vs, ss, unknown
 }

@@ -147,7 +147,14 @@ func TestVulnerabilityMessages(t *testing.T) {
 	}
 	for _, tt := range tests {
 		d := Evaluate(&Policy{Vulnerabilities: tt.rule}, Facts{Now: now, Findings: []Finding{tt.f}})
-		want := []Violation{{Rule: RuleVulnerabilities, Action: ActionStop, CIS: CISVulnerabilities, Subject: tt.subj, Message: tt.msg}}
+		rank := FindingRank{ID: tt.f.ID, Severity: strings.ToLower(tt.f.Severity), New: tt.f.New}
+		if rank.Severity == "" {
+			rank.Severity = "unknown"
+		}
+		if tt.f.CVSSScore != nil {
+			rank.CVSS = *tt.f.CVSSScore
+		}
+		want := []Violation{{Rule: RuleVulnerabilities, Action: ActionStop, CIS: CISVulnerabilities, Subject: tt.subj, Message: tt.msg, Finding: rank}}
 		if !equalViolations(d.Violations, want) {
 			t.Errorf("got  %+v\nwant %+v", d.Violations, want)
 		}

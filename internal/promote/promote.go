@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -19,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	ociremote "github.com/sigstore/cosign/v3/pkg/oci/remote"
 
+	"github.com/imagegate/terraform-provider-imagegate/internal/obs"
 	"github.com/imagegate/terraform-provider-imagegate/internal/registry"
 )
 
@@ -111,9 +113,13 @@ func (p *Promoter) Copy(ctx context.Context, req Request) (*Result, error) {
 		return nil, err
 	}
 	src, dst := req.Source, req.Destination
+	log := obs.From(ctx, obs.Promote)
+	start := time.Now()
 	fail := func(err error) (*Result, error) {
+		log.Warn("promotion failed; the destination tag was left as it was", "source", src.String(), "destination", dst.String())
 		return nil, fmt.Errorf("promoting %s to %s: %w", src, dst, err)
 	}
+	log.Info("promoting", "source", src.String(), "destination", dst.String(), "copy_signatures", req.CopySignatures)
 	c := &copier{p: p, ctx: ctx, opts: p.reg.RemoteOptions(ctx), dst: dst.Context()}
 	var err error
 	c.pusher, err = remote.NewPusher(append(c.opts, remote.WithJobs(p.jobs))...)
@@ -139,11 +145,13 @@ func (p *Promoter) Copy(ctx context.Context, req Request) (*Result, error) {
 		return fail(err)
 	}
 
+	log.Debug("walked the source", "source", src.String(), "subjects", len(subjects))
 	dstDigest := dst.Context().Digest(src.DigestStr())
 	res := &Result{Digest: src.DigestStr(), DestinationReference: dstDigest.String()}
 	if res.Manifests, err = c.copyNode(top, dstDigest); err != nil {
 		return fail(err)
 	}
+	log.Info("copied the image by digest", "destination", dstDigest.String(), "manifests", res.Manifests)
 	if req.CopySignatures {
 		for _, s := range subjects {
 			n, err := c.copyAttachments(src.Context().Digest(s.String()))
@@ -152,6 +160,7 @@ func (p *Promoter) Copy(ctx context.Context, req Request) (*Result, error) {
 				return fail(err)
 			}
 		}
+		log.Info("copied signatures and attachments", "destination", dstDigest.String(), "attachments", res.Attachments)
 	}
 
 	// The tag, last.
@@ -172,6 +181,7 @@ func (p *Promoter) Copy(ctx context.Context, req Request) (*Result, error) {
 	if got.Digest.String() != res.Digest {
 		return fail(fmt.Errorf("the destination tag names %s after the copy, not the promoted %s: another writer may have moved it, or the registry rewrote the manifest", got.Digest, res.Digest))
 	}
+	log.Info("promoted: destination tag confirmed", "destination", dst.String(), "digest", res.Digest, "tag_written", res.Tagged, "duration", time.Since(start))
 	return res, nil
 }
 
@@ -232,12 +242,16 @@ func (p *Promoter) Delete(ctx context.Context, dest name.Tag, digest string) err
 	if err != nil {
 		return fmt.Errorf("deleting %s: %w", dest, err)
 	}
+	log := obs.From(ctx, obs.Promote)
 	if current == "" {
+		log.Info("promotion deletion: the destination tag is already gone", "destination", dest.String())
 		return nil
 	}
 	if current != h.String() {
+		log.Warn("promotion deletion refused: the destination tag moved", "destination", dest.String(), "names", current, "promoted", h.String())
 		return fmt.Errorf("deleting %s: it names %s, not %s: %w", dest, current, h, ErrTagMoved)
 	}
+	log.Info("deleting the promoted image", "destination", dest.String(), "digest", h.String())
 	ref := dest.Context().Digest(h.String())
 	opts := p.reg.RemoteOptions(ctx)
 	if err := remote.Delete(ref, opts...); err != nil && !isNotFound(err) {

@@ -1,8 +1,10 @@
 package provider
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,7 +62,11 @@ type violationModel struct {
 	Action   string       `tfsdk:"action"`
 	Subject  string       `tfsdk:"subject"`
 	Message  string       `tfsdk:"message"`
+	New      bool         `tfsdk:"new"`
 }
+
+// newDescription documents the new flag of findings and violations.
+const newDescription = "Whether the finding was not among the findings of this digest's first scan: the vulnerability database learned of it later (a CVE published after the image was first scanned). The first scan of a digest is recorded with its cached SBOM, so this stays true until the image is rebuilt; false for violations of other rules. Use it in a `check` block or an output to call out new findings."
 
 type suppressionModel struct {
 	Platform types.String `tfsdk:"platform"`
@@ -110,7 +116,7 @@ func (d *gateDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 			"digest":             computedString("The digest the reference resolved to: the multi-platform index, or the single image manifest."),
 			"approved_reference": computedString("The image pinned by digest, `registry/repository@sha256:…`, set only when the gate passed; null otherwise. For a multi-platform index it is the index digest when every platform was gated and passed; when `platforms` narrows the set it is the one platform's manifest digest if exactly one platform was selected, and null (with a warning saying why) otherwise, since no single digest covers exactly the platforms gated."),
 			"violations": schema.ListNestedAttribute{
-				MarkdownDescription: "Every violation, `stop` and `warn`, sorted by platform, then rule, subject and message.",
+				MarkdownDescription: "Every violation, `stop` and `warn`, most important first: `stop` before `warn`; then violations of the rules that judge the image as a whole (`user`, `base_image`, `signatures`, `registries`, `checks.*`, `policy`) before vulnerability findings; findings by severity (critical first), then CVSS score (higher first), then id; ties broken by platform, rule, subject and message. A failed gate's error shows the first 10; set `enforce = false` to read them all here.",
 				Computed:            true,
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"platform": computedString("The platform (`os/arch[/variant]`) of the image the violation was found in, or null when the reference names a single image."),
@@ -119,6 +125,7 @@ func (d *gateDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 					"action":   computedString("`stop` (fails the gate) or `warn` (reported only)."),
 					"subject":  computedString("What broke the rule: a vulnerability and package, the user, the base image, the repository, the signer, attestation or minimum the signatures rule expected (`key sha256:…`, `identity issuer=… subject=…`, `attestation <predicate type>`), or what failed a hygiene check: a package (`sudo@1.9.13`), a path, a variable (`env DB_PASSWORD`), a build step (`history[2]`), a label, an account (`account toor`), `HEALTHCHECK` or `created`. Never a secret value."),
 					"message":  computedString("A readable explanation, with the installed and fixed versions, severity and CVSS for vulnerabilities."),
+					"new":      schema.BoolAttribute{MarkdownDescription: newDescription, Computed: true},
 				}},
 			},
 			"suppressed": schema.ListNestedAttribute{
@@ -170,6 +177,7 @@ func (d *gateDataSource) Configure(_ context.Context, req datasource.ConfigureRe
 }
 
 func (d *gateDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	ctx = logged(ctx, d.data)
 	var m gateModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() {
@@ -209,7 +217,7 @@ func (m *gateModel) fill(res *gate.Result) {
 	}
 	m.Warnings = []string{}
 	for i, v := range d.Violations {
-		m.Violations[i] = violationModel{Platform: optionalString(v.Platform), Rule: v.Rule, CIS: optionalString(v.CIS), Action: v.Action, Subject: v.Subject, Message: v.Message}
+		m.Violations[i] = violationModel{Platform: optionalString(v.Platform), Rule: v.Rule, CIS: optionalString(v.CIS), Action: v.Action, Subject: v.Subject, Message: v.Message, New: v.Finding.New}
 		if v.Action == policy.ActionWarn {
 			m.Warnings = append(m.Warnings, v.Rule+": "+onPlatform(v.Platform, res)+violationMessage(v))
 		}
@@ -251,6 +259,12 @@ func onPlatform(platform string, res *gate.Result) string {
 // enforced gate; warnings for warn-level violations, for scan warnings, and
 // for a failed gate whose enforcement was switched off provider-wide.
 func report(diags *diag.Diagnostics, at path.Path, ref string, pol *policy.Policy, res *gate.Result, enforce bool, e enforcement) {
+	reportMore(diags, at, ref, pol, res, enforce, e, gateMore)
+}
+
+// reportMore is report with its own hint for the violations the messages
+// leave out.
+func reportMore(diags *diag.Diagnostics, at path.Path, ref string, pol *policy.Policy, res *gate.Result, enforce bool, e enforcement, more string) {
 	var stops, warns []policy.Violation
 	for _, v := range res.Decision.Violations {
 		if v.Action == policy.ActionWarn {
@@ -260,8 +274,13 @@ func report(diags *diag.Diagnostics, at path.Path, ref string, pol *policy.Polic
 		}
 	}
 	subject := fmt.Sprintf("%s (%s)", ref, res.Digest)
+	warnMore := more
+	if res.Decision.Passed || !enforce || !e.on {
+		// The run goes on, so the violations attribute is written.
+		warnMore = "the violations attribute lists all of them"
+	}
 	if len(warns) > 0 {
-		diags.AddWarning("Image Policy Warnings", fmt.Sprintf("%s has %s of policy %q that do not fail the gate:\n%s", subject, plural(len(warns), "warning"), pol.Name, listViolations(warns, res)))
+		diags.AddWarning("Image Policy Warnings", fmt.Sprintf("%s has %s of policy %q that do not fail the gate:\n%s", subject, plural(len(warns), "warning"), pol.Name, listViolationsMore(warns, res, warnMore)))
 	}
 	scanWarnings(diags, res.Scans()...)
 	for _, w := range res.Warnings {
@@ -273,7 +292,7 @@ func report(diags *diag.Diagnostics, at path.Path, ref string, pol *policy.Polic
 	if res.Decision.Passed || !enforce {
 		return
 	}
-	detail := fmt.Sprintf("%s fails policy %q with %s:\n%s\n\n%s", subject, pol.Name, plural(len(stops), "violation"), listViolations(stops, res), remedy(stops))
+	detail := fmt.Sprintf("%s fails policy %q with %s:\n%s\n\n%s", subject, pol.Name, plural(len(stops), "violation"), listViolationsMore(stops, res, more), remedy(stops))
 	if !e.on {
 		diags.AddWarning("Image Policy Gate Not Enforced", detail+"\n\nEnforcement is switched off by "+e.source+", so this run goes on. Switch it back on as soon as the emergency is over.")
 		return
@@ -298,21 +317,33 @@ func unknownSeverityWarning(d policy.Decision) string {
 	return fmt.Sprintf("%s of unknown severity %s left unevaluated: the vulnerability database gives no severity for such a finding or its aliases (CVE, GHSA) and has no CVSS score to compare, so neither fail_on_severity nor max_cvss_score can count it. Set the policy's vulnerabilities.treat_unknown_as to judge such findings as a severity.", plural(n, "finding"), were)
 }
 
-// listViolations lists violations readably, grouped under their platform
-// (with its manifest digest) when the reference names an index. vs is
-// sorted by platform.
+// gateMore says how to see every violation of a gate.
+const gateMore = "set enforce = false on the imagegate_gate to write all of them to its violations attribute"
+
+// listViolations lists violations readably with the gate's hint for
+// those left out.
 func listViolations(vs []policy.Violation, res *gate.Result) string {
+	return listViolationsMore(vs, res, gateMore)
+}
+
+// listViolationsMore lists the first maxListed violations (vs is sorted
+// by importance, so they are the ones to fix first), grouped under their
+// platform (with its manifest digest) when the reference names an index,
+// and then says how many more there are and how to see them: more.
+func listViolationsMore(vs []policy.Violation, res *gate.Result, more string) string {
 	digests := map[string]string{}
 	for _, p := range res.Platforms {
 		digests[p.Platform] = p.Image.Digest
 	}
+	shown := vs[:min(len(vs), maxListed)]
+	if res.Index {
+		// The most important first, shown under one heading per platform.
+		shown = slices.Clone(shown)
+		slices.SortStableFunc(shown, func(a, b policy.Violation) int { return cmp.Compare(a.Platform, b.Platform) })
+	}
 	var b strings.Builder
-	for i, v := range vs {
-		if i == maxListed {
-			fmt.Fprintf(&b, "  ... and %d more (the violations attribute lists them all)\n", len(vs)-maxListed)
-			break
-		}
-		if res.Index && (i == 0 || v.Platform != vs[i-1].Platform) {
+	for i, v := range shown {
+		if res.Index && (i == 0 || v.Platform != shown[i-1].Platform) {
 			if v.Platform == "" { // the index itself, as the signatures rule verifies it
 				fmt.Fprintf(&b, "index (%s):\n", res.Digest)
 			} else {
@@ -320,6 +351,9 @@ func listViolations(vs []policy.Violation, res *gate.Result) string {
 			}
 		}
 		fmt.Fprintf(&b, "  - %s: %s\n", ruleWithCIS(v), violationMessage(v))
+	}
+	if n := len(vs) - len(shown); n > 0 {
+		fmt.Fprintf(&b, "  ... and %d more; %s\n", n, more)
 	}
 	return strings.TrimRight(b.String(), "\n")
 }

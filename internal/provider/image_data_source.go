@@ -160,6 +160,7 @@ func (d *imageDataSource) Configure(_ context.Context, req datasource.ConfigureR
 }
 
 func (d *imageDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	ctx = logged(ctx, d.data)
 	var m imageModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() {

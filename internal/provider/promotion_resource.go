@@ -129,7 +129,7 @@ func (r *promotionResource) Schema(ctx context.Context, _ resource.SchemaRequest
 					"passed":   schema.BoolAttribute{MarkdownDescription: "Whether the image passed the policy.", Computed: true},
 					"db_built": computed("When the vulnerability database used was built (RFC 3339, UTC)."),
 					"violations": schema.ListNestedAttribute{
-						MarkdownDescription: "The violations, warn-level ones included, sorted by platform, rule and subject.",
+						MarkdownDescription: "The violations, warn-level ones included, most important first, as in `imagegate_gate`'s `violations`.",
 						Computed:            true,
 						NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 							"platform": computed("The platform the violation was found in, for an index; null otherwise."),
@@ -208,6 +208,7 @@ func (r *promotionResource) resolve(ctx context.Context, m *promotionModel, diag
 }
 
 func (r *promotionResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	ctx = logged(ctx, r.data)
 	if req.Plan.Raw.IsNull() || r.data == nil {
 		return // destroy, or validation before the provider is configured
 	}
@@ -242,7 +243,7 @@ func (r *promotionResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 			scanErrorAt(&resp.Diagnostics, p.source.String(), err, path.Root("source"), path.Root("source"))
 			return
 		}
-		report(&resp.Diagnostics, path.Root("source"), p.source.String(), p.policy, res, true, enforcement{on: true})
+		reportMore(&resp.Diagnostics, path.Root("source"), p.source.String(), p.policy, res, true, enforcement{on: true}, promotionMore)
 		if resp.Diagnostics.HasError() {
 			return
 		}
@@ -254,6 +255,7 @@ func (r *promotionResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 }
 
 func (r *promotionResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	ctx = logged(ctx, r.data)
 	var m promotionModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() {
@@ -271,6 +273,7 @@ func (r *promotionResource) Create(ctx context.Context, req resource.CreateReque
 }
 
 func (r *promotionResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	ctx = logged(ctx, r.data)
 	var m, state promotionModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -316,7 +319,7 @@ func (r *promotionResource) promote(ctx context.Context, m *promotionModel, diag
 		scanErrorAt(diags, p.source.String(), err, path.Root("source"), path.Root("source"))
 		return
 	}
-	report(diags, path.Root("source"), p.source.String(), p.policy, res, true, enforcement{on: true})
+	reportMore(diags, path.Root("source"), p.source.String(), p.policy, res, true, enforcement{on: true}, promotionMore)
 	if diags.HasError() {
 		return
 	}
@@ -355,6 +358,7 @@ func evaluationValue(res *gate.Result, diags *diag.Diagnostics) types.Object {
 }
 
 func (r *promotionResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	ctx = logged(ctx, r.data)
 	var m promotionModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() {
@@ -402,6 +406,9 @@ func (r *promotionResource) Read(ctx context.Context, req resource.ReadRequest, 
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
 
+// promotionMore says how to see every violation of a refused promotion.
+const promotionMore = "an imagegate_gate of the source with the same policy and enforce = false writes all of them to its violations attribute"
+
 // noncompliance says which violations the promoted digest has now, the
 // findings first published after it was first scanned marked as new.
 func noncompliance(ref string, pol *policy.Policy, res *gate.Result) string {
@@ -412,10 +419,11 @@ func noncompliance(ref string, pol *policy.Policy, res *gate.Result) string {
 		}
 	}
 	return fmt.Sprintf("%s was promoted under policy %q and now fails it with %s (against the vulnerability database built %s):\n%s\n\nThe image stays where it is: rebuild it on patched packages and promote the new digest, or add an exception to the policy.",
-		ref, pol.Name, plural(len(stops), "violation"), res.Platforms[0].Scan.DB.Built.UTC().Format(time.RFC3339), listViolations(stops, res))
+		ref, pol.Name, plural(len(stops), "violation"), res.Platforms[0].Scan.DB.Built.UTC().Format(time.RFC3339), listViolationsMore(stops, res, "the promotion's evaluation.violations lists all of them"))
 }
 
 func (r *promotionResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	ctx = logged(ctx, r.data)
 	var m promotionModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() || m.KeepOnDestroy.IsNull() || m.KeepOnDestroy.ValueBool() {

@@ -85,6 +85,8 @@ type providerData struct {
 	gate        *gate.Gate
 	verifier    *verify.Verifier
 	enforcement enforcement
+	// secrets are masked in every log line (see logged).
+	secrets []string
 }
 
 // enforcement says whether failed gates fail the run, and what decided it.
@@ -181,24 +183,24 @@ func (p *imagegateProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 				Validators:          []validator.Int64{int64validator.Between(0, 10)},
 			},
 			"vulnerability_db": schema.SingleNestedAttribute{
-				MarkdownDescription: "Where grype's vulnerability database lives and how it is kept current. It is opened once per provider process and shared by every scan. A database that is missing, corrupt, of the wrong schema or older than `max_age` fails the scan: the gate never passes on data it could not read.",
+				MarkdownDescription: "Where grype's vulnerability database lives and how it is kept current. It is opened once per provider process and shared by every scan. Each setting left unset is read from the grype CLI's environment variable for it (`GRYPE_DB_CACHE_DIR`, `GRYPE_DB_UPDATE_URL`, `GRYPE_DB_AUTO_UPDATE`, `GRYPE_DB_MAX_ALLOWED_BUILT_AGE`, `GRYPE_DB_CA_CERT`), so a CI job that runs grype shares its setup; the configuration wins over the environment. A database that is missing, corrupt, of the wrong schema or older than `max_age` fails the scan: the gate never passes on data it could not read.",
 				Optional:            true,
 				Attributes: map[string]schema.Attribute{
 					"cache_dir": schema.StringAttribute{
-						MarkdownDescription: "The database directory, in grype's layout (`<cache_dir>/6/vulnerability.db`), so the grype CLI and imagegate share one download. Defaults to grype's own cache directory (`$XDG_CACHE_HOME/grype/db`).",
+						MarkdownDescription: "The database directory, in grype's layout (`<cache_dir>/6/vulnerability.db`), so the grype CLI and imagegate share one download. When unset, the `GRYPE_DB_CACHE_DIR` environment variable, else grype's own cache directory (`$XDG_CACHE_HOME/grype/db`).",
 						Optional:            true,
 					},
 					"update_url": schema.StringAttribute{
-						MarkdownDescription: "The database listing (`latest.json`) or the base URL it is found under. Defaults to grype's public listing. Credentials in it (a user and password, or query tokens) are sent to the server but never shown: messages and warnings print the URL with them replaced by `<redacted>`.",
+						MarkdownDescription: "The database listing (`latest.json`) or the base URL it is found under. When unset, the `GRYPE_DB_UPDATE_URL` environment variable, else grype's public listing. Credentials in it (a user and password, or query tokens) are sent to the server but never shown: messages and warnings print the URL with them replaced by `<redacted>`.",
 						Optional:            true,
 						Sensitive:           true,
 					},
 					"auto_update": schema.BoolAttribute{
-						MarkdownDescription: "Whether to check `update_url` for a newer database before the first scan of each run, and install it. Defaults to true.",
+						MarkdownDescription: "Whether to check `update_url` for a newer database before the first scan of each run, and install it. When unset, the `GRYPE_DB_AUTO_UPDATE` environment variable (`true` or `false`), else true.",
 						Optional:            true,
 					},
 					"max_age": schema.StringAttribute{
-						MarkdownDescription: "The oldest database build accepted, as a Go duration. Defaults to `120h`.",
+						MarkdownDescription: "The oldest database build accepted, as a Go duration. When unset, the `GRYPE_DB_MAX_ALLOWED_BUILT_AGE` environment variable (a Go duration), else `120h`.",
 						Optional:            true,
 					},
 					"validate_checksum": schema.BoolAttribute{
@@ -206,7 +208,7 @@ func (p *imagegateProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 						Optional:            true,
 					},
 					"ca_cert": schema.StringAttribute{
-						MarkdownDescription: "A PEM file of certificate authorities to trust for `update_url`.",
+						MarkdownDescription: "A PEM file of certificate authorities to trust for `update_url`. When unset, the `GRYPE_DB_CA_CERT` environment variable, else the system's roots.",
 						Optional:            true,
 					},
 					"archive": schema.StringAttribute{
@@ -316,6 +318,7 @@ func (p *imagegateProvider) Configure(ctx context.Context, req provider.Configur
 	scanner := scan.New(client, db, cfg.SBOMCacheDir.ValueString(), scanOpts...)
 	data := &providerData{registry: client, db: db, scanner: scanner, gate: gate.New(client, scanner, p.now), enforcement: enf}
 	data.verifier = verify.New(client, p.now)
+	data.secrets = logSecrets(cfg.RegistryAuth, dbCfg.UpdateURL)
 	p.replaceData(data)
 	resp.DataSourceData = data
 	resp.ResourceData = data
@@ -351,11 +354,18 @@ func (p *imagegateProvider) replaceData(d *providerData) {
 func (p *imagegateProvider) vulnDBConfig(m *vulnerabilityDBModel, diags *diag.Diagnostics) vulndb.Config {
 	cfg := vulndb.Config{AutoUpdate: true, ValidateChecksum: true, MaxAge: vulndb.DefaultMaxAge, Version: p.version, Now: p.now}
 	if m == nil {
-		return cfg
+		m = &vulnerabilityDBModel{}
 	}
-	cfg.CacheDir = m.CacheDir.ValueString()
-	cfg.UpdateURL = m.UpdateURL.ValueString()
-	cfg.CACert = m.CACert.ValueString()
+	p.grypeEnv(m, &cfg, diags)
+	if !m.CacheDir.IsNull() {
+		cfg.CacheDir = m.CacheDir.ValueString()
+	}
+	if !m.UpdateURL.IsNull() {
+		cfg.UpdateURL = m.UpdateURL.ValueString()
+	}
+	if !m.CACert.IsNull() {
+		cfg.CACert = m.CACert.ValueString()
+	}
 	cfg.Archive = m.Archive.ValueString()
 	cfg.RequireUpdateCheck = m.RequireUpdateCheck.ValueBool()
 	if !m.AutoUpdate.IsNull() {
@@ -373,6 +383,43 @@ func (p *imagegateProvider) vulnDBConfig(m *vulnerabilityDBModel, diags *diag.Di
 		cfg.MaxAge = d
 	}
 	return cfg
+}
+
+// grypeEnv fills cfg's database settings from the grype CLI's environment
+// variables: the provider configuration wins over them, and they win over
+// the defaults. A variable is read, and a bad value reported, only when
+// the configuration leaves its setting unset.
+func (p *imagegateProvider) grypeEnv(m *vulnerabilityDBModel, cfg *vulndb.Config, diags *diag.Diagnostics) {
+	set := map[string]bool{
+		vulndb.EnvCacheDir: !m.CacheDir.IsNull(), vulndb.EnvUpdateURL: !m.UpdateURL.IsNull(), vulndb.EnvCACert: !m.CACert.IsNull(),
+		vulndb.EnvAutoUpdate: !m.AutoUpdate.IsNull(), vulndb.EnvMaxAge: !m.MaxAge.IsNull(),
+	}
+	env, err := vulndb.ReadEnv(func(name string) string {
+		if set[name] {
+			return ""
+		}
+		return p.getenv(name)
+	})
+	if err != nil {
+		diags.AddAttributeError(path.Root("vulnerability_db"), "Invalid Grype Environment Variable",
+			err.Error()+". The provider reads the grype CLI's GRYPE_DB_* variables for the vulnerability_db settings its configuration leaves unset; fix or unset the variable, or set the setting in the provider configuration.")
+		return
+	}
+	if env.CacheDir != "" {
+		cfg.CacheDir = env.CacheDir
+	}
+	if env.UpdateURL != "" {
+		cfg.UpdateURL = env.UpdateURL
+	}
+	if env.CACert != "" {
+		cfg.CACert = env.CACert
+	}
+	if env.AutoUpdate != nil {
+		cfg.AutoUpdate = *env.AutoUpdate
+	}
+	if env.MaxAge > 0 {
+		cfg.MaxAge = env.MaxAge
+	}
 }
 
 func (p *imagegateProvider) Resources(context.Context) []func() resource.Resource {

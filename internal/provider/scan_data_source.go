@@ -79,6 +79,7 @@ type vulnerabilityModel struct {
 	Namespace       string        `tfsdk:"namespace"`
 	URLs            []string      `tfsdk:"urls"`
 	LayerDigest     types.String  `tfsdk:"layer_digest"`
+	New             bool          `tfsdk:"new"`
 }
 
 type dbModel struct {
@@ -156,6 +157,7 @@ func (d *scanDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 					"namespace":         computedString("The database namespace the record came from, such as `debian:distro:debian:12` or `github:language:javascript`."),
 					"urls":              computedStrings("Reference URLs for the vulnerability, sorted."),
 					"layer_digest":      computedString("The digest of the layer that introduced the package (as in `imagegate_image.layers[*].digest`)."),
+					"new":               schema.BoolAttribute{MarkdownDescription: newDescription, Computed: true},
 				}},
 			},
 			"severity_counts": schema.MapAttribute{
@@ -196,6 +198,7 @@ func (d *scanDataSource) Configure(_ context.Context, req datasource.ConfigureRe
 }
 
 func (d *scanDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	ctx = logged(ctx, d.data)
 	var m scanModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() {
@@ -244,7 +247,7 @@ func (m *scanModel) fill(set *scan.SetResult) {
 				CVSSScore: types.Float64Null(), CVSSVector: optionalString(v.CVSSVector),
 				PackageName: v.PackageName, PackageVersion: v.PackageVersion, PackageType: v.PackageType, PURL: v.PURL,
 				FixState: v.FixState, FixedInVersions: v.FixedIn, Namespace: v.Namespace, URLs: v.URLs,
-				LayerDigest: optionalString(v.LayerDigest),
+				LayerDigest: optionalString(v.LayerDigest), New: v.New,
 			}
 			if v.CVSSScore != nil {
 				vm.CVSSScore = types.Float64Value(*v.CVSSScore)

@@ -73,6 +73,7 @@ func TestAccScan(t *testing.T) {
 							"namespace":         knownvalue.StringExact("github:language:javascript"),
 							"urls":              knownvalue.NotNull(),
 							"layer_digest":      knownvalue.StringExact(npmLayer.String()),
+							"new":               knownvalue.Bool(false),
 						}),
 						finding("GO-2021-0113", "golang.org/x/text", "v0.3.5", "unknown", knownvalue.Null()),
 					})),

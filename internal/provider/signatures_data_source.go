@@ -175,6 +175,7 @@ func (m *signaturesModel) predicateTypes() []types.String {
 }
 
 func (d *signaturesDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	ctx = logged(ctx, d.data)
 	var m signaturesModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() {

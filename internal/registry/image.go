@@ -11,6 +11,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/imagegate/terraform-provider-imagegate/internal/obs"
 )
 
 // The OCI annotations that name the image a build started from.
@@ -110,7 +112,11 @@ func (c *Client) Resolve(ctx context.Context, ref, platform string) (*Resolved, 
 		if err != nil {
 			return nil, &Error{Kind: KindPlatform, Ref: ref, Err: err}
 		}
-		return c.indexChild(ref, r, desc.Digest, idx, im, child)
+		res, err := c.indexChild(ref, r, desc.Digest, idx, im, child)
+		if err == nil {
+			obs.From(ctx, obs.Registry).Info("resolved image reference", "reference", ref, "index_digest", desc.Digest.String(), "platform", res.Platform, "digest", res.Digest.String())
+		}
+		return res, err
 	}
 	img, err := desc.Image()
 	if err != nil {
@@ -118,6 +124,7 @@ func (c *Client) Resolve(ctx context.Context, ref, platform string) (*Resolved, 
 	}
 	out.Digest = desc.Digest
 	out.Image = img
+	obs.From(ctx, obs.Registry).Info("resolved image reference", "reference", ref, "digest", desc.Digest.String())
 	return out, nil
 }
 

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/imagegate/terraform-provider-imagegate/internal/obs"
 )
 
 // Set is a reference resolved to every image a container runtime could run
@@ -71,6 +74,7 @@ func (c *Client) ResolveAll(ctx context.Context, ref string, platforms []string)
 			}
 		}
 		set.Images = []*Resolved{res}
+		obs.From(ctx, obs.Registry).Info("resolved image reference", "reference", ref, "digest", desc.Digest.String(), "index", false)
 		return set, nil
 	}
 	idx, im, err := readIndex(ref, desc)
@@ -153,6 +157,11 @@ func (c *Client) ResolveAll(ctx context.Context, ref string, platforms []string)
 		}
 		return a.Digest.String() < b.Digest.String()
 	})
+	log := obs.From(ctx, obs.Registry)
+	log.Info("resolved image reference", "reference", ref, "digest", desc.Digest.String(), "index", true, "platforms", len(set.Images), "skipped", strings.Join(set.Skipped, ", "))
+	for _, img := range set.Images {
+		log.Debug("platform image of the index", "reference", ref, "platform", img.Platform, "digest", img.Digest.String())
+	}
 	return set, nil
 }
 

@@ -164,22 +164,39 @@ func (c *Cache) base(digest string, scope Scope) string {
 // Load returns the entry for digest and scope, or nil when there is none
 // that can be trusted.
 func (c *Cache) Load(digest string, scope Scope) *Entry {
-	if c.untrusted() != nil {
-		return nil
+	e, _ := c.load(digest, scope)
+	return e
+}
+
+// load is Load, saying why there is no usable entry: "" on a hit, "miss"
+// when there is none, or why the one there cannot be used (and is
+// rebuilt).
+func (c *Cache) load(digest string, scope Scope) (*Entry, string) {
+	if err := c.untrusted(); err != nil {
+		return nil, "the cache is not used: " + err.Error()
 	}
 	b, err := os.ReadFile(c.base(digest, scope) + ".json")
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, "miss"
+	}
 	if err != nil {
-		return nil
+		return nil, "the entry cannot be read"
 	}
 	var e Entry
 	if err := json.Unmarshal(b, &e); err != nil {
-		return nil
+		return nil, "the entry is not valid JSON"
 	}
-	if e.FormatVersion != cacheFormat || e.SyftVersion != SyftVersion || e.Digest != digest || e.Scope != scope ||
-		e.Layers == nil || e.SBOMs[FormatSyftJSON] == "" || (e.Hygiene == nil && e.Source != SourceAttestation) {
-		return nil
+	switch {
+	case e.FormatVersion != cacheFormat:
+		return nil, fmt.Sprintf("the entry has format %d, this provider writes %d", e.FormatVersion, cacheFormat)
+	case e.SyftVersion != SyftVersion:
+		return nil, fmt.Sprintf("the entry was cataloged by syft %s, this provider has %s", e.SyftVersion, SyftVersion)
+	case e.Digest != digest || e.Scope != scope:
+		return nil, "the entry is for another digest or scope"
+	case e.Layers == nil || e.SBOMs[FormatSyftJSON] == "" || (e.Hygiene == nil && e.Source != SourceAttestation):
+		return nil, "the entry is incomplete"
 	}
-	return &e
+	return &e, ""
 }
 
 // Store writes e atomically, so concurrent plans never read half an entry.

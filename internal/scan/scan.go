@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	"sort"
@@ -35,6 +36,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/imagegate/terraform-provider-imagegate/internal/imagefs"
+	"github.com/imagegate/terraform-provider-imagegate/internal/obs"
 	"github.com/imagegate/terraform-provider-imagegate/internal/registry"
 	"github.com/imagegate/terraform-provider-imagegate/internal/vulndb"
 )
@@ -284,6 +286,7 @@ func (s *Scanner) scanResolved(ctx context.Context, db *vulndb.DB, res *registry
 			if ce, ok := s.entries.Load(key); ok {
 				prev = ce.(*cachedEntry).entry
 				if (prev.Licenses || !licenses) && usable(ctx, prev) {
+					obs.From(ctx, obs.Scan).Debug("SBOM cache hit in memory: the image was cataloged earlier in this run", "digest", digest, "scope", string(req.Scope))
 					return &cachedEntry{entry: prev, cached: true}, nil
 				}
 			}
@@ -307,6 +310,7 @@ func (s *Scanner) scanResolved(ctx context.Context, db *vulndb.DB, res *registry
 			}
 		}
 		if errors.Is(err, errCorruptSBOM) && attempt == 0 {
+			obs.From(ctx, obs.Scan).Warn("SBOM cache rebuild: the cached SBOM is missing or does not match its checksum; cataloging the image again", "digest", digest, "scope", string(req.Scope))
 			// Never trusted: forget the entry and catalog the image again.
 			s.entries.Delete(key)
 			s.cache.Remove(digest, req.Scope)
@@ -377,12 +381,22 @@ func (s *Scanner) keepEntry(key string, e *Entry) {
 // for the digest, if any.
 func (s *Scanner) entry(ctx context.Context, res *registry.Resolved, pinned string, scope Scope, licenses bool, prev *Entry) (*cachedEntry, error) {
 	digest := res.Digest.String()
-	if e := s.cache.Load(digest, scope); e != nil {
+	log := obs.From(ctx, obs.Scan)
+	e, why := s.cache.load(digest, scope)
+	if e != nil {
 		if (e.Licenses || !licenses) && usable(ctx, e) {
+			log.Info("SBOM cache hit: no layer pulled", "digest", digest, "scope", string(scope), "packages", len(e.Packages), "cataloged", e.Created)
+			for _, id := range e.LayerOrder {
+				obs.Trace(ctx, log, "layer not pulled (SBOM cached)", "digest", e.Layers[id], "cached", true)
+			}
 			return &cachedEntry{entry: e, cached: true}, nil
 		}
 		if prev == nil {
 			prev = e
+		}
+		why = "the cached SBOM came from an attestation and this scan needs the image's files"
+		if licenses && !e.Licenses {
+			why = "the cached SBOM carries no licenses and an SBOM output was asked for"
 		}
 	}
 	// An attested SBOM carries no licenses: a request that needs them
@@ -394,6 +408,11 @@ func (s *Scanner) entry(ctx context.Context, res *registry.Resolved, pinned stri
 			ce.warnings = warnings
 			return ce, nil
 		}
+	}
+	if why == "miss" {
+		log.Info("SBOM cache miss: pulling and cataloging the image", "digest", digest, "scope", string(scope))
+	} else {
+		log.Info("SBOM cache rebuild: pulling and cataloging the image again", "digest", digest, "scope", string(scope), "reason", why)
 	}
 	select {
 	case s.catalogs <- struct{}{}:
@@ -458,6 +477,8 @@ func (s *Scanner) noLicenseContext() context.Context {
 // licenses, syft's license scanner reads every license file it finds,
 // otherwise no license is scanned and the SBOM carries none.
 func (s *Scanner) catalog(ctx context.Context, res *registry.Resolved, pinned string, scope Scope, licenses bool) (*cachedEntry, error) {
+	log := obs.From(ctx, obs.Scan)
+	start := time.Now()
 	img, err := res.Inspect(pinned)
 	if err != nil {
 		return nil, err
@@ -480,6 +501,13 @@ func (s *Scanner) catalog(ctx context.Context, res *registry.Resolved, pinned st
 		return nil, err
 	}
 	defer fsys.Close()
+	var pulled int64
+	for _, l := range img.Layers {
+		pulled += l.Size
+		obs.From(ctx, obs.Registry).Debug("pulled layer", "image", pinned, "digest", l.Digest, "bytes", l.Size, "media_type", l.MediaType, "cached", false)
+	}
+	log.Info("pulled and unpacked the image", "image", pinned, "layers", len(img.Layers), "bytes", pulled, "duration", time.Since(start))
+	catalogStart := time.Now()
 	if e.Files, err = fsys.ReadFiles(imagefs.AccountFiles...); err != nil {
 		return nil, err
 	}
@@ -518,6 +546,19 @@ func (s *Scanner) catalog(ctx context.Context, res *registry.Resolved, pinned st
 		e.Packages = append(e.Packages, Package{Name: p.Name, Version: p.Version, Type: string(p.Type), PURL: p.PURL})
 	}
 	sort.Slice(e.Packages, func(i, j int) bool { return lessStrings(e.Packages[i].key(), e.Packages[j].key()) })
+	counts := map[string]int{}
+	for _, p := range e.Packages {
+		counts[p.Type]++
+	}
+	var byType []string
+	for _, t := range slices.Sorted(maps.Keys(counts)) {
+		byType = append(byType, fmt.Sprintf("%s=%d", t, counts[t]))
+	}
+	distro := ""
+	if e.Distro != nil {
+		distro = e.Distro.ID + " " + e.Distro.Version
+	}
+	log.Info("cataloged the image", "image", pinned, "scope", string(scope), "packages", len(e.Packages), "by_type", strings.Join(byType, " "), "distro", distro, "duration", time.Since(catalogStart))
 	withoutRawConfig(sb)
 	doc, err := encode(sb, FormatSyftJSON)
 	if err != nil {
@@ -569,9 +610,12 @@ func (s *Scanner) vulnerabilities(ctx context.Context, db *vulndb.DB, ce *cached
 	prev := ce.entry.Match
 	mu.Unlock()
 	var vulns []Vulnerability
+	log := obs.From(ctx, obs.Scan)
 	if prev != nil && key != "" && prev.Key == key {
 		vulns = append([]Vulnerability(nil), prev.Vulnerabilities...)
+		log.Info("match reused: the cached findings were made with this database and grype", "digest", ce.entry.Digest, "findings", len(vulns))
 	} else {
+		start := time.Now()
 		doc := ce.syftJSON
 		if doc == nil {
 			var err error
@@ -583,6 +627,7 @@ func (s *Scanner) vulnerabilities(ctx context.Context, db *vulndb.DB, ce *cached
 		if vulns, err = matchSBOM(ctx, db, doc, ce.entry); err != nil {
 			return nil, fmt.Errorf("matching against the vulnerability database: %w", err)
 		}
+		log.Info("matched the SBOM against the vulnerability database", "digest", ce.entry.Digest, "findings", len(vulns), "duration", time.Since(start))
 	}
 	keys := make([]string, len(vulns))
 	for i := range vulns {
@@ -608,6 +653,14 @@ func (s *Scanner) vulnerabilities(ctx context.Context, db *vulndb.DB, ce *cached
 			out[i] = v
 		}
 		vulns = out
+		fresh := 0
+		for _, v := range vulns {
+			if v.New {
+				fresh++
+				log.Debug("new finding since the first scan", "digest", e.Digest, "id", v.ID, "package", v.PackageName, "version", v.PackageVersion)
+			}
+		}
+		log.Info("compared with the first scan", "digest", e.Digest, "first_scan_findings", len(e.Initial), "new_findings", fresh)
 	}
 	if changed {
 		_ = s.cache.Store(e) // a cache that cannot be written only costs a re-pull

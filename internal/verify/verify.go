@@ -21,6 +21,7 @@ import (
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/signature/payload"
 
+	"github.com/imagegate/terraform-provider-imagegate/internal/obs"
 	"github.com/imagegate/terraform-provider-imagegate/internal/registry"
 )
 
@@ -118,11 +119,20 @@ func (v *Verifier) Verify(ctx context.Context, digest name.Digest, req Requireme
 	if len(ps) > 0 {
 		return nil, &RequirementsError{Problems: ps}
 	}
+	log := obs.From(ctx, obs.Verify)
+	start := time.Now()
 	mats, err := fetch(ctx, v.registry, digest)
 	if err != nil {
+		log.Warn("signature verification could not read what is attached to the digest", "digest", digest.String(), "duration", time.Since(start))
 		return nil, err
 	}
-	return c.evaluate(ctx, digest, mats, v.now()), nil
+	res := c.evaluate(ctx, digest, mats, v.now())
+	log.Info("signature verification outcome", "digest", digest.String(), "verified", res.Verified, "signers", len(res.Signers),
+		"attestations", len(res.Attestations), "failures", len(res.Failures), "duration", time.Since(start))
+	for _, f := range res.Failures {
+		log.Debug("expected signer or attestation did not verify", "digest", digest.String(), "expected", f.Expected)
+	}
+	return res, nil
 }
 
 // spec is one expected signer.

@@ -27,6 +27,7 @@ import (
 	"github.com/anchore/grype/grype/vulnerability"
 	"github.com/spf13/afero"
 
+	"github.com/imagegate/terraform-provider-imagegate/internal/obs"
 	"github.com/imagegate/terraform-provider-imagegate/internal/private"
 )
 
@@ -148,6 +149,9 @@ func (m *Manager) Get(ctx context.Context) (*DB, error) {
 		return nil, ctx.Err()
 	}
 	defer func() { <-m.sem }()
+	if m.done {
+		obs.From(ctx, obs.VulnDB).Debug("vulnerability database already checked in this process", "ok", m.err == nil)
+	}
 	if !m.done {
 		m.db, m.err = m.open(ctx)
 		m.err = m.scrub.scrubError(m.err)
@@ -221,19 +225,40 @@ func (m *Manager) open(ctx context.Context) (*DB, error) {
 	if err != nil {
 		return nil, &Error{Kind: KindConfig, Path: m.cfg.CacheDir, Err: err}
 	}
+	log := obs.From(ctx, obs.VulnDB)
+	log.Info("checking the vulnerability database", "cache_dir", m.cfg.CacheDir, "update_url", m.scrub.safe, "auto_update", m.cfg.AutoUpdate, "max_age", m.cfg.MaxAge)
 	out := &DB{}
 	installed := false
 	if m.cfg.Archive != "" {
+		start := time.Now()
 		if installed, err = m.importArchive(cur); err != nil {
 			return nil, err
+		}
+		if installed {
+			log.Info("imported the database archive", "archive", m.cfg.Archive, "duration", time.Since(start))
+		} else {
+			log.Info("database archive unchanged since its last import", "archive", m.cfg.Archive)
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if m.cfg.AutoUpdate {
+		start := time.Now()
 		updated, err := cur.Update()
 		installed = installed || updated
+		switch {
+		case err != nil:
+			log.Warn("database update check failed", "source", m.scrub.safe, "duration", time.Since(start), "error", m.scrub.err(err).Error())
+		case updated:
+			var size int64
+			if fi, serr := os.Stat(m.dbPath()); serr == nil {
+				size = fi.Size()
+			}
+			log.Info("downloaded and installed a newer vulnerability database", "source", m.scrub.safe, "bytes", size, "duration", time.Since(start))
+		default:
+			log.Info("the installed vulnerability database is the latest", "source", m.scrub.safe, "duration", time.Since(start))
+		}
 		if err != nil {
 			if m.cfg.RequireUpdateCheck {
 				return nil, &Error{Kind: KindUpdate, Path: m.dbPath(), Err: fmt.Errorf("updating from %s: %w", m.scrub.safe, m.scrub.err(err))}
@@ -263,6 +288,7 @@ func (m *Manager) open(ctx context.Context) (*DB, error) {
 	if err != nil {
 		return nil, &Error{Kind: KindCorrupt, Path: st.Path, Err: err}
 	}
+	log.Info("vulnerability database ready", "built", st.Built, "age", m.cfg.Now().Sub(st.Built).Truncate(time.Minute), "max_age", m.cfg.MaxAge, "schema", st.SchemaVersion, "path", st.Path)
 	out.Provider = v6.NewVulnerabilityProvider(rdr)
 	out.Status = Status{Built: st.Built.UTC(), SchemaVersion: st.SchemaVersion, Path: st.Path, Source: st.From}
 	if im, err := v6.ReadImportMetadata(afero.NewOsFs(), filepath.Dir(st.Path)); err == nil && im != nil {
