@@ -233,7 +233,7 @@ func (g *Gate) evaluate(ctx context.Context, req Request, resolved *registry.Res
 	for _, v := range sc.Vulnerabilities {
 		facts.Findings = append(facts.Findings, policy.Finding{
 			ID: v.ID, Aliases: v.Aliases, Severity: v.Severity, CVSSScore: v.CVSSScore,
-			Package: v.PackageName, Version: v.PackageVersion, Type: v.PackageType,
+			Package: v.PackageName, Version: v.PackageVersion, Type: v.PackageType, PURL: v.PURL,
 			FixState: v.FixState, FixedIn: v.FixedIn, New: v.New,
 		})
 	}

@@ -67,6 +67,7 @@ type Finding struct {
 	Package   string
 	Version   string
 	Type      string   // package type, e.g. "npm", "apk"
+	PURL      string   // the package's purl as the scanner found it, "" when unknown
 	FixState  string   // fixed|not-fixed|wont-fix|unknown
 	FixedIn   []string // versions that fix it
 	New       bool     // first seen after the image was first scanned

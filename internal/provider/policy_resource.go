@@ -164,7 +164,7 @@ func (r *policyResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 						}},
 					},
 					"vex_documents": schema.ListAttribute{
-						MarkdownDescription: "OpenVEX JSON documents (the JSON text, for example `file(\"vex.json\")`). A `not_affected` or `fixed` statement suppresses findings when one of its products names the image by digest (`@id` or `identifiers.purl`, such as `pkg:oci/app@sha256%3A…`); its subcomponents, package URLs, narrow it to those packages (type, namespace, name and, when given, version must match). A statement without products, or whose products are only packages, suppresses nothing. The latest applicable statement wins.",
+						MarkdownDescription: "VEX documents, OpenVEX or CycloneDX VEX JSON (the JSON text, for example `file(\"vex.json\")`). A `not_affected` or `fixed` OpenVEX statement suppresses findings when one of its products names the image by digest (`@id` or `identifiers.purl`, such as `pkg:oci/app@sha256%3A…`); its subcomponents, package URLs, narrow it to those packages, compared with the package URL the scanner found (type, namespace such as a Maven group or a Debian vendor, name and, when given, version and qualifiers must match). A statement without products, or whose products are only packages, suppresses nothing. In CycloneDX, a vulnerability whose `analysis.state` is `not_affected`, `false_positive`, `resolved` or `resolved_with_pedigree` suppresses findings when the BOM's `metadata.component` (or the `affects` ref itself) names the image by digest; `affects` refs to package components or purls narrow it to those packages. The latest applicable statement wins.",
 						Optional:            true,
 						ElementType:         types.StringType,
 					},
