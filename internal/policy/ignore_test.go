@@ -53,7 +53,7 @@ func TestIgnoreMatchesPackageFields(t *testing.T) {
 
 func TestIgnoreValidation(t *testing.T) {
 	p := &Policy{Vulnerabilities: &VulnerabilityRule{FailOnSeverity: "high",
-		Ignore: []Ignore{{ID: "CVE-1", Reason: "r", PURL: "maven/log4j"}, {ID: "CVE-1", Reason: "r", Location: "/a/[b"}, {ID: "CVE-1", Reason: "r", FixState: "later"}},
+		Ignore:          []Ignore{{ID: "CVE-1", Reason: "r", PURL: "maven/log4j"}, {ID: "CVE-1", Reason: "r", Location: "/a/[b"}, {ID: "CVE-1", Reason: "r", FixState: "later"}},
 		IgnoreFileRules: []Ignore{{ID: "CVE-2", Source: ".grype.yaml:4"}},
 	}}
 	err := p.Validate()
