@@ -217,6 +217,9 @@ func (m *gateModel) fill(res *gate.Result) {
 	if w := unknownSeverityWarning(d); w != "" {
 		m.Warnings = append(m.Warnings, policy.RuleVulnerabilities+": "+w)
 	}
+	for _, w := range d.ExceptionWarnings {
+		m.Warnings = append(m.Warnings, policy.RuleVulnerabilities+": "+w.Message)
+	}
 	m.Warnings = append(m.Warnings, uniqueWarnings(res.Scans()...)...)
 	m.Warnings = append(m.Warnings, res.Warnings...)
 	m.SeverityCounts = map[string]int64{}
@@ -270,6 +273,7 @@ func report(diags *diag.Diagnostics, at path.Path, ref string, pol *policy.Polic
 	if w := unknownSeverityWarning(res.Decision); w != "" {
 		diags.AddWarning("Findings of Unknown Severity", fmt.Sprintf("%s: %s", subject, w))
 	}
+	exceptionWarnings(diags, subject, pol, res.Decision.ExceptionWarnings)
 	if res.Decision.Passed || !enforce {
 		return
 	}
