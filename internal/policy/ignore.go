@@ -53,7 +53,7 @@ func validateIgnore(ps *problems, at string, ig Ignore) {
 // ignoreMatches reports whether an exception names the finding: its id
 // (or an alias) and every package field it sets.
 func ignoreMatches(ig Ignore, fd Finding) bool {
-	if !findingHasID(fd, ig.ID) {
+	if !findingHasID(fd, ig.ID) || ig.PrimaryIDOnly && !strings.EqualFold(fd.ID, strings.TrimSpace(ig.ID)) {
 		return false
 	}
 	switch {
@@ -159,8 +159,8 @@ func exceptionWarnings(r *VulnerabilityRule, f Facts) []ExceptionWarning {
 // ("name:line"). A rule the policy cannot express exactly is refused with
 // an error naming its line, never dropped:
 //
-//   - grype: vulnerability (matched with its aliases, as include-aliases
-//     does), fix-state, package name (exact: a regular expression is
+//   - grype: vulnerability (the finding's own id only, unless
+//     include-aliases is true, as grype matches), fix-state, package name (exact: a regular expression is
 //     refused), version, type and location (a glob), reason; namespace,
 //     package language and upstream-name, vex-status, vex-justification and
 //     match-type are refused. Other top-level grype settings are not rules
@@ -232,8 +232,8 @@ func checkKeys(name string, n *yaml.Node, allowed []string, refused map[string]s
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if why, ok := refused[k.Value]; ok {
-			if v.Kind == yaml.ScalarNode && (v.Value == "" || v.Tag == "!!null" || (k.Value == "include-aliases" && v.Value != "")) {
-				continue // empty: the rule does not use it; include-aliases: see below
+			if v.Kind == yaml.ScalarNode && (v.Value == "" || v.Tag == "!!null") {
+				continue // empty: the rule does not use it, as grype reads it
 			}
 			return fmt.Errorf("reading %s: line %d: `%s` is not supported: %s", name, k.Line, k.Value, why)
 		}
@@ -285,6 +285,7 @@ func parseGrypeIgnore(name string, list *yaml.Node) ([]Ignore, error) {
 		out = append(out, Ignore{
 			ID: strings.TrimSpace(r.Vulnerability), Package: r.Package.Name, Version: r.Package.Version, Type: r.Package.Type,
 			Location: r.Package.Location, FixState: r.FixState, Reason: r.Reason, Source: src,
+			PrimaryIDOnly: !r.IncludeAliases,
 		})
 	}
 	return out, nil

@@ -34,6 +34,8 @@ func TestIgnoreMatchesPackageFields(t *testing.T) {
 		{"location single star stays in a segment", Ignore{ID: "CVE-2021-44228", Location: "/opt/*.jar"}, false},
 		{"other location", Ignore{ID: "CVE-2021-44228", Location: "/usr/share/**"}, false},
 		{"fix state", Ignore{ID: "CVE-2021-44228", FixState: "fixed"}, true},
+		{"primary id only", Ignore{ID: "CVE-2021-44228", PrimaryIDOnly: true}, true},
+		{"primary id only: not by alias", Ignore{ID: "GHSA-jfh8-c2jp-5v3q", PrimaryIDOnly: true}, false},
 		{"other fix state", Ignore{ID: "CVE-2021-44228", FixState: "wont-fix"}, false},
 		{"every field", Ignore{ID: "CVE-2021-44228", Package: "log4j-core", Version: "2.14.1", Type: "java-archive",
 			PURL: "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1", Location: "/opt/app/lib/*.jar", FixState: "fixed"}, true},
@@ -166,7 +168,7 @@ func TestParseIgnoreFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Ignore{
-		{ID: "CVE-2021-44228", Package: "log4j-core", Version: "2.14.1", Type: "java-archive", Location: "/opt/app/**", Reason: "log4j is never loaded", Source: ".grype.yaml:5"},
+		{ID: "CVE-2021-44228", Package: "log4j-core", Version: "2.14.1", Type: "java-archive", Location: "/opt/app/**", Reason: "log4j is never loaded", Source: ".grype.yaml:5", PrimaryIDOnly: true},
 		{ID: "GHSA-jfh8-c2jp-5v3q", FixState: "not-fixed", Reason: "no fix yet", Source: ".grype.yaml:12"},
 	}
 	if !reflect.DeepEqual(got, want) {

@@ -127,6 +127,9 @@ type Ignore struct {
 	Reason   string `json:"reason"`
 	Expires  string `json:"expires,omitempty"`
 	Source   string `json:"source,omitempty"`
+	// PrimaryIDOnly matches ID against the finding's own id, not its
+	// aliases: a grype rule without include-aliases.
+	PrimaryIDOnly bool `json:"primary_id_only,omitempty"`
 }
 
 // UserRule requires the image not to run as root. Only the UID that USER

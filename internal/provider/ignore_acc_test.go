@@ -185,7 +185,7 @@ func TestAccGateIgnoreFile(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				PreConfig: func() {
-					writeFile(t, grype, "output: table\nignore:\n  - vulnerability: CVE-2021-23337\n    reason: template() is never called with user input\n    package:\n      name: lodash\n      type: npm\n      location: /app/**\n")
+					writeFile(t, grype, "output: table\nignore:\n  - vulnerability: CVE-2021-23337\n    include-aliases: true\n    reason: template() is never called with user input\n    package:\n      name: lodash\n      type: npm\n      location: /app/**\n")
 				},
 				Config: e.provider("") + gateConfig(ref, body(grype), ""),
 				ConfigStateChecks: []statecheck.StateCheck{
