@@ -122,6 +122,7 @@ func (g *Gate) Evaluate(ctx context.Context, req Request) (*Result, error) {
 			res.Decision.Suppressed = append(res.Decision.Suppressed, sp)
 		}
 	}
+	res.Decision.ExceptionWarnings = mergeExceptionWarnings(res.Platforms)
 	if r := req.Policy.Signatures; r != nil {
 		if err := g.signatures(ctx, req.Policy, set, res); err != nil {
 			return nil, err
@@ -279,7 +280,7 @@ func (g *Gate) evaluate(ctx context.Context, req Request, resolved *registry.Res
 	for _, v := range sc.Vulnerabilities {
 		facts.Findings = append(facts.Findings, policy.Finding{
 			ID: v.ID, Aliases: v.Aliases, Severity: v.Severity, CVSSScore: v.CVSSScore,
-			Package: v.PackageName, Version: v.PackageVersion, Type: v.PackageType,
+			Package: v.PackageName, Version: v.PackageVersion, Type: v.PackageType, PURL: v.PURL, Locations: v.Locations,
 			FixState: v.FixState, FixedIn: v.FixedIn, New: v.New,
 		})
 	}

@@ -67,8 +67,10 @@ type Finding struct {
 	Package   string
 	Version   string
 	Type      string   // package type, e.g. "npm", "apk"
+	PURL      string   // the package's purl as the scanner found it, "" when unknown
 	FixState  string   // fixed|not-fixed|wont-fix|unknown
 	FixedIn   []string // versions that fix it
+	Locations []string // the paths the package was found at, for exceptions by location
 	New       bool     // first seen after the image was first scanned
 }
 
@@ -112,6 +114,10 @@ type Decision struct {
 	UnknownSeverity int
 	// UnknownTreatedAs is the rule's treat_unknown_as, "" when unset.
 	UnknownTreatedAs string
+	// ExceptionWarnings are the exceptions (ignore entries and ignore file
+	// rules) that no finding uses, that expire within ExpiryWarningWindow of
+	// Facts.Now, or that have expired, in the policy's order.
+	ExceptionWarnings []ExceptionWarning
 }
 
 // Violation is one way the image breaks the policy.
@@ -213,6 +219,7 @@ func Evaluate(p *Policy, f Facts) Decision {
 		d.UnknownSeverity, d.UnknownTreatedAs = unknown, r.TreatUnknownAs
 		d.Violations = append(d.Violations, vs...)
 		d.Suppressed = append(d.Suppressed, ss...)
+		d.ExceptionWarnings = exceptionWarnings(r, f)
 	}
 	if r := n.User; r != nil && r.RequireNonRoot {
 		d.Violations = append(d.Violations, evaluateUser(r, f)...)
@@ -249,6 +256,7 @@ func finish(d Decision) Decision {
 // findings whose unknown severity kept both thresholds from judging them.
 func evaluateVulnerabilities(r *VulnerabilityRule, f Facts) ([]Violation, []Suppression, int) {
 	vex := loadVEX(r.VEXDocuments)
+	exceptions := r.exceptions()
 	var vs []Violation
 	var ss []Suppression
 	unknown := 0
@@ -261,22 +269,21 @@ func evaluateVulnerabilities(r *VulnerabilityRule, f Facts) ([]Violation, []Supp
 			continue
 		}
 		subject := findingSubject(fd)
-		var active *Ignore
-		var activeIndex int
+		var active *namedIgnore
 		var lapsed []Ignore
-		for i, ig := range r.Ignore {
-			if !ignoreMatches(ig, fd) {
+		for _, ex := range exceptions {
+			if !ignoreMatches(ex.Ignore, fd) {
 				continue
 			}
-			if ignoreActive(ig, f.Now) {
-				active, activeIndex = &r.Ignore[i], i
+			if ignoreActive(ex.Ignore, f.Now) {
+				active = &ex
 				break
 			}
-			lapsed = append(lapsed, ig)
+			lapsed = append(lapsed, ex.Ignore)
 		}
 		if active != nil {
 			if len(why) > 0 {
-				reason := fmt.Sprintf("vulnerabilities.ignore[%d] (%s): %s", activeIndex, active.ID, active.Reason)
+				reason := fmt.Sprintf("%s (%s): %s", active.name, active.ID, active.Reason)
 				if active.Expires != "" {
 					reason += " (until " + active.Expires + ")"
 				}
@@ -365,10 +372,6 @@ func severityCVSSFloor(severity string) (string, float64, bool) {
 	sev := strings.ToLower(strings.TrimSpace(severity))
 	floor, ok := cvssFloors[sev]
 	return sev, floor, ok
-}
-
-func ignoreMatches(ig Ignore, fd Finding) bool {
-	return findingHasID(fd, ig.ID) && (ig.Package == "" || ig.Package == fd.Package)
 }
 
 // ignoreActive reports whether an exception still holds at now: one without

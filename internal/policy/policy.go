@@ -89,7 +89,12 @@ type VulnerabilityRule struct {
 	OnlyFixed      bool     `json:"only_fixed,omitempty"`       // findings whose fix_state is not "fixed" do not count
 	TreatUnknownAs string   `json:"treat_unknown_as,omitempty"` // negligible|low|medium|high|critical: the severity of a finding whose severity is unknown
 	Ignore         []Ignore `json:"ignore,omitempty"`
-	VEXDocuments   []string `json:"vex_documents,omitempty"` // OpenVEX JSON documents (the JSON text itself)
+	VEXDocuments   []string `json:"vex_documents,omitempty"` // OpenVEX or CycloneDX VEX JSON documents (the JSON text itself)
+	// IgnoreFile names the .grype.yaml or .trivyignore.yaml the caller read
+	// IgnoreFileRules from (ParseIgnoreFile); the engine reads no file, so a
+	// document that names a file but carries no rules ignores nothing.
+	IgnoreFile      string   `json:"ignore_file,omitempty"`
+	IgnoreFileRules []Ignore `json:"ignore_file_rules,omitempty"`
 }
 
 // Ignore is an exception for one vulnerability, optionally limited to one
@@ -101,11 +106,30 @@ type VulnerabilityRule struct {
 // exception lapses at 00:00 UTC of the next day. A timestamp lapses at that
 // instant. A lapsed exception suppresses nothing, and the violation it no
 // longer suppresses says so.
+//
+// The optional package fields narrow it as grype's and Trivy's ignore rules
+// do; each one set must match: Package the package name, Version its
+// version, Type its type as the scanner names it ("deb", "npm",
+// "go-module"), PURL its package URL (see purlNamesPackage: a PURL without
+// version covers every version), Location a glob (doublestar, as grype's
+// package.location) over the paths the package was found at, and FixState
+// the finding's fix state (fixed, not-fixed, wont-fix, unknown; set by
+// grype ignore files only). Source, set on rules read from an ignore file,
+// is "file:line", shown in messages.
 type Ignore struct {
-	ID      string `json:"id"`
-	Package string `json:"package,omitempty"`
-	Reason  string `json:"reason"`
-	Expires string `json:"expires,omitempty"`
+	ID       string `json:"id"`
+	Package  string `json:"package,omitempty"`
+	Version  string `json:"version,omitempty"`
+	Type     string `json:"type,omitempty"`
+	PURL     string `json:"purl,omitempty"`
+	Location string `json:"location,omitempty"`
+	FixState string `json:"fix_state,omitempty"`
+	Reason   string `json:"reason"`
+	Expires  string `json:"expires,omitempty"`
+	Source   string `json:"source,omitempty"`
+	// PrimaryIDOnly matches ID against the finding's own id, not its
+	// aliases: a grype rule without include-aliases.
+	PrimaryIDOnly bool `json:"primary_id_only,omitempty"`
 }
 
 // UserRule requires the image not to run as root. Only the UID that USER
@@ -476,18 +500,10 @@ func (r *VulnerabilityRule) validate(ps *problems) {
 		ps.add("vulnerabilities", "set fail_on_severity, max_cvss_score or both; without a threshold no finding can fail")
 	}
 	for i, ig := range r.Ignore {
-		path := fmt.Sprintf("vulnerabilities.ignore[%d]", i)
-		if strings.TrimSpace(ig.ID) == "" {
-			ps.add(path+".id", "is required (a CVE, GHSA or other vulnerability id)")
-		}
-		if strings.TrimSpace(ig.Reason) == "" {
-			ps.add(path+".reason", "is required: say why the exception is acceptable")
-		}
-		if ig.Expires != "" {
-			if _, err := parseExpiry(ig.Expires); err != nil {
-				ps.add(path+".expires", "%v", err)
-			}
-		}
+		validateIgnore(ps, fmt.Sprintf("vulnerabilities.ignore[%d]", i), ig)
+	}
+	for i, ig := range r.IgnoreFileRules {
+		validateIgnore(ps, fmt.Sprintf("vulnerabilities.ignore_file_rules[%d]", i), ig)
 	}
 	for i, doc := range r.VEXDocuments {
 		if _, err := parseVEX(doc); err != nil {
@@ -537,6 +553,7 @@ func (p *Policy) normalized() *Policy {
 			v.MaxCVSSScore = &m
 		}
 		v.Ignore = slices.Clone(r.Ignore)
+		v.IgnoreFileRules = slices.Clone(r.IgnoreFileRules)
 		v.VEXDocuments = slices.Clone(r.VEXDocuments)
 		c.Vulnerabilities = &v
 	}

@@ -225,6 +225,9 @@ func (m *gateModel) fill(res *gate.Result) {
 	if w := unknownSeverityWarning(d); w != "" {
 		m.Warnings = append(m.Warnings, policy.RuleVulnerabilities+": "+w)
 	}
+	for _, w := range d.ExceptionWarnings {
+		m.Warnings = append(m.Warnings, policy.RuleVulnerabilities+": "+w.Message)
+	}
 	m.Warnings = append(m.Warnings, uniqueWarnings(res.Scans()...)...)
 	m.Warnings = append(m.Warnings, res.Warnings...)
 	m.SeverityCounts = map[string]int64{}
@@ -289,6 +292,7 @@ func reportMore(diags *diag.Diagnostics, at path.Path, ref string, pol *policy.P
 	if w := unknownSeverityWarning(res.Decision); w != "" {
 		diags.AddWarning("Findings of Unknown Severity", fmt.Sprintf("%s: %s", subject, w))
 	}
+	exceptionWarnings(diags, subject, pol, res.Decision.ExceptionWarnings)
 	if res.Decision.Passed || !enforce {
 		return
 	}

@@ -58,13 +58,18 @@ type vulnerabilityRuleModel struct {
 	TreatUnknownAs types.String   `tfsdk:"treat_unknown_as"`
 	Ignore         []ignoreModel  `tfsdk:"ignore"`
 	VEXDocuments   []types.String `tfsdk:"vex_documents"`
+	IgnoreFile     types.String   `tfsdk:"ignore_file"`
 }
 
 type ignoreModel struct {
-	ID      types.String `tfsdk:"id"`
-	Package types.String `tfsdk:"package"`
-	Reason  types.String `tfsdk:"reason"`
-	Expires types.String `tfsdk:"expires"`
+	ID       types.String `tfsdk:"id"`
+	Package  types.String `tfsdk:"package"`
+	Version  types.String `tfsdk:"version"`
+	Type     types.String `tfsdk:"type"`
+	PURL     types.String `tfsdk:"purl"`
+	Location types.String `tfsdk:"location"`
+	Reason   types.String `tfsdk:"reason"`
+	Expires  types.String `tfsdk:"expires"`
 }
 
 type userRuleModel struct {
@@ -141,7 +146,7 @@ func (r *policyResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 						Default:             booldefault.StaticBool(false),
 					},
 					"ignore": schema.ListNestedAttribute{
-						MarkdownDescription: "Exceptions. Each names a vulnerability by id (a CVE, GHSA or GO id, matched against the finding's id and aliases), optionally one package, with a required reason and an optional expiry after which the exception lapses and the gate fails again, saying so.",
+						MarkdownDescription: "Exceptions, matched the way grype's and Trivy's ignore rules are. Each names a vulnerability by id (a CVE, GHSA or GO id, matched against the finding's id and aliases), optionally narrowed to a package by name, version, type, package URL or location (every field set must match), with a required reason and an optional expiry after which the exception lapses and the gate fails again, saying so. An exception that matches no finding of the image, that expires within 14 days, or that has expired is reported in the gate's warnings.",
 						Optional:            true,
 						NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 							"id": schema.StringAttribute{
@@ -149,7 +154,23 @@ func (r *policyResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 								Required:            true,
 							},
 							"package": schema.StringAttribute{
-								MarkdownDescription: "Limit the exception to this package name.",
+								MarkdownDescription: "Limit the exception to this package name, exactly as the scan reports it (`lodash`, `golang.org/x/net`, `libssl3`).",
+								Optional:            true,
+							},
+							"version": schema.StringAttribute{
+								MarkdownDescription: "Limit the exception to this installed package version, exactly as the scan reports it.",
+								Optional:            true,
+							},
+							"type": schema.StringAttribute{
+								MarkdownDescription: "Limit the exception to this package type as the scan reports it, such as `deb`, `apk`, `npm`, `python`, `go-module` or `java-archive`.",
+								Optional:            true,
+							},
+							"purl": schema.StringAttribute{
+								MarkdownDescription: "Limit the exception to the package with this package URL, compared with the one the scan found: type, namespace (such as a Maven group or a Debian vendor) and name must match; a version or qualifiers, when given, must match too (`pkg:maven/org.apache.logging.log4j/log4j-core` covers every version of that group's artifact).",
+								Optional:            true,
+							},
+							"location": schema.StringAttribute{
+								MarkdownDescription: "Limit the exception to packages found at a path matching this glob, as grype's `package.location`: `*` stays within a path segment, `**` crosses them (`/opt/app/**/*.jar`).",
 								Optional:            true,
 							},
 							"reason": schema.StringAttribute{
@@ -163,8 +184,13 @@ func (r *policyResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 							},
 						}},
 					},
+					"ignore_file": schema.StringAttribute{
+						MarkdownDescription: "A file of exceptions teams already keep for their scanners, read when the plan is made: a grype configuration (`.grype.yaml`, its `ignore:` list) or a Trivy ignore file (`.trivyignore.yaml`, its `vulnerabilities:` list). A relative path is taken from the directory Terraform runs in (use `\"${path.module}/.grype.yaml\"` for a module's own file). Its rules join `ignore` (the policy's own entries are tried first) and are named by file and line in the gate's output; a grype rule matches the finding's own id only, unless it sets `include-aliases: true`, as grype does. A rule the policy cannot express exactly (grype's `namespace`, `vex-status`, `match-type`, package `language` or `upstream-name`, a package name that is a regular expression; Trivy's `misconfigurations`, `secrets` or `licenses`) is an error naming its line, never dropped; every rule needs a reason (grype's `reason`, Trivy's `statement`).",
+						Optional:            true,
+						Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+					},
 					"vex_documents": schema.ListAttribute{
-						MarkdownDescription: "OpenVEX JSON documents (the JSON text, for example `file(\"vex.json\")`). A `not_affected` or `fixed` statement suppresses findings when one of its products names the image by digest (`@id` or `identifiers.purl`, such as `pkg:oci/app@sha256%3A…`); its subcomponents, package URLs, narrow it to those packages (type, namespace, name and, when given, version must match). A statement without products, or whose products are only packages, suppresses nothing. The latest applicable statement wins.",
+						MarkdownDescription: "VEX documents, OpenVEX or CycloneDX VEX JSON (the JSON text, for example `file(\"vex.json\")`). A `not_affected` or `fixed` OpenVEX statement suppresses findings when one of its products names the image by digest (`@id` or `identifiers.purl`, such as `pkg:oci/app@sha256%3A…`); its subcomponents, package URLs, narrow it to those packages, compared with the package URL the scanner found (type, namespace such as a Maven group or a Debian vendor, name and, when given, version and qualifiers must match). A statement without products, or whose products are only packages, suppresses nothing. In CycloneDX, a vulnerability whose `analysis.state` is `not_affected`, `false_positive`, `resolved` or `resolved_with_pedigree` suppresses findings when the BOM's `metadata.component` (or the `affects` ref itself) names the image by digest; `affects` refs to package components or purls narrow it to those packages. The latest applicable statement wins.",
 						Optional:            true,
 						ElementType:         types.StringType,
 					},
@@ -259,11 +285,17 @@ func (m *policyModel) toPolicy() (p *policy.Policy, ok bool) {
 			r.MaxCVSSScore = &score
 		}
 		for _, ig := range v.Ignore {
-			if !known(ig.ID, ig.Package, ig.Reason, ig.Expires) {
+			if !known(ig.ID, ig.Package, ig.Version, ig.Type, ig.PURL, ig.Location, ig.Reason, ig.Expires) {
 				return nil, false
 			}
-			r.Ignore = append(r.Ignore, policy.Ignore{ID: ig.ID.ValueString(), Package: ig.Package.ValueString(), Reason: ig.Reason.ValueString(), Expires: ig.Expires.ValueString()})
+			r.Ignore = append(r.Ignore, policy.Ignore{ID: ig.ID.ValueString(), Package: ig.Package.ValueString(),
+				Version: ig.Version.ValueString(), Type: ig.Type.ValueString(), PURL: ig.PURL.ValueString(), Location: ig.Location.ValueString(),
+				Reason: ig.Reason.ValueString(), Expires: ig.Expires.ValueString()})
 		}
+		if !known(v.IgnoreFile) {
+			return nil, false
+		}
+		r.IgnoreFile = v.IgnoreFile.ValueString()
 		if r.VEXDocuments, ok = strs(v.VEXDocuments); !ok {
 			return nil, false
 		}
@@ -324,8 +356,11 @@ func (m *policyModel) fromPolicy(p *policy.Policy) {
 			r.MaxCVSSScore = types.Float64Value(*v.MaxCVSSScore)
 		}
 		for _, ig := range v.Ignore {
-			r.Ignore = append(r.Ignore, ignoreModel{ID: types.StringValue(ig.ID), Package: optionalString(ig.Package), Reason: types.StringValue(ig.Reason), Expires: optionalString(ig.Expires)})
+			r.Ignore = append(r.Ignore, ignoreModel{ID: types.StringValue(ig.ID), Package: optionalString(ig.Package),
+				Version: optionalString(ig.Version), Type: optionalString(ig.Type), PURL: optionalString(ig.PURL), Location: optionalString(ig.Location),
+				Reason: types.StringValue(ig.Reason), Expires: optionalString(ig.Expires)})
 		}
+		r.IgnoreFile = optionalString(v.IgnoreFile)
 		m.Vulnerabilities = r
 	}
 	if u := p.User; u != nil {
@@ -351,6 +386,9 @@ func (m *policyModel) computeDocument(diags *diag.Diagnostics) {
 	m.ID, m.Document = types.StringUnknown(), types.StringUnknown()
 	p, ok := m.toPolicy()
 	if !ok {
+		return
+	}
+	if !loadIgnoreFile(p, diags) {
 		return
 	}
 	doc, id, err := p.Canonical()
@@ -470,6 +508,10 @@ var mapAttributes = map[string]bool{"checks.actions": true}
 func problemPath(s string) (path.Path, bool) {
 	if s == "" {
 		return path.Empty(), false
+	}
+	if strings.HasPrefix(s, "vulnerabilities.ignore_file_rules") {
+		// A rule read from the ignore file: the file is at fault.
+		return path.Root("vulnerabilities").AtName("ignore_file"), true
 	}
 	var p path.Path
 	parts := strings.Split(s, ".")

@@ -144,7 +144,7 @@ func (p *imagegateProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 		MarkdownDescription: "The imagegate provider reads, scans and gates container images at plan time, so that an image that breaks policy fails `terraform plan` before anything references it.",
 		Attributes: map[string]schema.Attribute{
 			"registry_auth": schema.ListNestedAttribute{
-				MarkdownDescription: "Credentials for registries, by address. Registries not listed here use the Docker config file and its credential helpers. Credentials are never written to state or logs.",
+				MarkdownDescription: "Credentials for registries, by address. Registries not listed here use the Docker config file and its credential helpers; when that has nothing for a cloud registry, the cloud's own credentials from the environment are used, chosen by the registry host only: Google (`gcr.io`, `*.gcr.io`, `*.pkg.dev`: gcloud, application default credentials or the metadata server), Amazon ECR (`<account>.dkr.ecr.<region>.amazonaws.com` and `public.ecr.aws`: the AWS SDK's default chain), Azure ACR (`*.azurecr.io`, `.cn`, `.us`, `.de`: `AZURE_CLIENT_ID`, `AZURE_TENANT_ID` and `AZURE_CLIENT_SECRET` or `AZURE_FEDERATED_TOKEN_FILE`) and GitHub (`ghcr.io`: `GITHUB_TOKEN`, `GITHUB_ACTOR`). A credential listed here always wins. Credentials are never written to state or logs.",
 				Optional:            true,
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"address": schema.StringAttribute{

@@ -43,6 +43,10 @@ type Options struct {
 	// its credential helpers).
 	Credentials []Credential
 	Keychain    authn.Keychain
+	// CloudKeychains serve a registry of their own cloud (chosen by host,
+	// see CloudOf) when neither Credentials nor Keychain has a credential
+	// for it; nil means DefaultCloudKeychains.
+	CloudKeychains *CloudKeychains
 	// InsecureRegistries lists registry hosts (host or host:port) that may be
 	// reached over plain HTTP. Every other registry must speak HTTPS, loopback
 	// included.
@@ -130,7 +134,7 @@ func New(opts Options) (*Client, error) {
 		}
 		insecure[host] = true
 	}
-	kc, err := newKeychain(opts.Credentials, opts.Keychain)
+	kc, err := newKeychain(opts.Credentials, opts.Keychain, opts.CloudKeychains)
 	if err != nil {
 		return nil, err
 	}

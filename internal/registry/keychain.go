@@ -8,18 +8,24 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 )
 
-// staticKeychain serves configured credentials by registry host and defers
-// every other registry to a fallback keychain.
+// staticKeychain serves configured credentials by registry host, defers
+// every other registry to a fallback keychain (the Docker config), and asks
+// the keychain of the registry's own cloud only when both have nothing.
 type staticKeychain struct {
 	creds    map[string]authn.AuthConfig
 	fallback authn.Keychain
+	cloud    CloudKeychains
 }
 
-func newKeychain(creds []Credential, fallback authn.Keychain) (authn.Keychain, error) {
+func newKeychain(creds []Credential, fallback authn.Keychain, cloud *CloudKeychains) (authn.Keychain, error) {
 	if fallback == nil {
 		fallback = authn.DefaultKeychain
 	}
-	k := &staticKeychain{creds: map[string]authn.AuthConfig{}, fallback: fallback}
+	if cloud == nil {
+		d := DefaultCloudKeychains()
+		cloud = &d
+	}
+	k := &staticKeychain{creds: map[string]authn.AuthConfig{}, fallback: fallback, cloud: *cloud}
 	for i, c := range creds {
 		host, err := normalizeRegistry(c.Address)
 		if err != nil {
@@ -48,7 +54,11 @@ func (k *staticKeychain) ResolveContext(ctx context.Context, r authn.Resource) (
 	if cfg, ok := k.creds[r.RegistryStr()]; ok {
 		return authn.FromConfig(cfg), nil
 	}
-	return authn.Resolve(ctx, k.fallback, r)
+	auth, err := authn.Resolve(ctx, k.fallback, r)
+	if err != nil || auth != authn.Anonymous {
+		return auth, err
+	}
+	return k.cloud.resolveCloud(ctx, r)
 }
 
 // normalizeRegistry turns "docker.io", "https://ghcr.io/" or "localhost:5000"

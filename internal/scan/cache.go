@@ -20,7 +20,7 @@ import (
 // cacheFormat versions the entry layout and the way it is made: bump it
 // when Entry, the syft configuration of catalog, matchers() or convert()
 // change, so no plan trusts a result the current code would not produce.
-const cacheFormat = 8
+const cacheFormat = 9 // 8: entries record their licenses; 9: findings carry the package locations
 
 // The versions of syft and grype compiled in, and of the provider itself.
 // Entries made by another syft are rebuilt (catalogers change between

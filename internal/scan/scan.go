@@ -137,6 +137,9 @@ type Vulnerability struct {
 	Namespace      string
 	URLs           []string
 	LayerDigest    string
+	// Locations are the paths the package was found at (real and access
+	// paths, sorted), for exceptions by location.
+	Locations []string `json:",omitempty"`
 	// New is true when the finding was not there when the image was first
 	// scanned: the database learned of it later.
 	New bool `json:"-"`
@@ -758,6 +761,7 @@ func convert(mp vulnerability.MetadataProvider, m match.Match, layers map[string
 		PackageVersion: m.Package.Version,
 		PackageType:    string(m.Package.Type),
 		PURL:           m.Package.PURL,
+		Locations:      packageLocations(m.Package),
 		FixState:       string(vuln.Fix.State),
 		FixedIn:        sortedUnique(vuln.Fix.Versions),
 		Namespace:      vuln.Namespace,
@@ -847,4 +851,19 @@ func withoutRawConfig(sb *sbom.SBOM) {
 	case *source.ImageMetadata:
 		m.RawConfig = nil
 	}
+}
+
+// packageLocations lists the real and access paths of a package's
+// locations, sorted and unique, as grype's ignore rules match them.
+func packageLocations(p pkg.Package) []string {
+	var out []string
+	for _, l := range p.Locations.ToSlice() {
+		for _, path := range []string{l.RealPath, l.AccessPath} {
+			if path != "" {
+				out = append(out, path)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }

@@ -13,7 +13,12 @@ resource "imagegate_policy" "production" {
       reason  = "template() is never called with user input"
       expires = "2027-01-31"
     }]
+    # OpenVEX or CycloneDX VEX: a statement applies when a product names the
+    # image by digest (here registry.example.com/team/app:1.4.2), narrowed
+    # to the packages its subcomponents' purls name.
     vex_documents = [file("${path.module}/vex/app.openvex.json")]
+    # Exceptions the team already keeps for grype or Trivy (read at plan).
+    # ignore_file = "${path.module}/.grype.yaml"
   }
 
   user = {
