@@ -230,7 +230,7 @@ data "imagegate_image" "x" {
 		ProtoV6ProviderFactories: factories(),
 		Steps: []resource.TestStep{
 			{Config: providerConfig(`request_timeout = "soon"`) + data, ExpectError: regexp.MustCompile(`Invalid Request Timeout`)},
-			{Config: providerConfig(`platform = "amd64"`) + data, ExpectError: regexp.MustCompile(`(?s)Invalid Registry Configuration.*os/arch`)},
+			{Config: providerConfig(`platform = "amd64"`) + data, ExpectError: regexp.MustCompile(`(?s)Invalid Platform.*os/arch`)},
 			{Config: providerConfig(`registry_auth = [{ address = "example.com", username = "u" }]`) + data, ExpectError: regexp.MustCompile(`(?s)Invalid Registry Configuration.*username and password`)},
 			{
 				// A setting known only at apply is refused, never read as false.

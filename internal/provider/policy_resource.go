@@ -362,22 +362,7 @@ func (m *policyModel) computeDocument(diags *diag.Diagnostics) {
 }
 
 func (r *policyResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	if !req.Config.Raw.IsFullyKnown() {
-		return // validated again at plan time, once the values are known
-	}
-	var m policyModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	// Defaults are not applied to config: fill them as the plan will.
-	p, ok := m.toPolicy()
-	if !ok {
-		return
-	}
-	if err := p.Validate(); err != nil {
-		policyProblems(&resp.Diagnostics, err)
-	}
+	validatePolicyConfig(ctx, req.Config, &resp.Diagnostics)
 }
 
 func (r *policyResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
