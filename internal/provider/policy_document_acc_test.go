@@ -89,8 +89,8 @@ data "imagegate_policy_document" "p" {
 		Steps: []resource.TestStep{
 			// The resource's validation, on the same attributes (before the valid
 			// configuration, which the final destroy plans with).
-			{Config: doc(`vulnerabilities = { fail_on_severity = "severe" }`), ExpectError: regexp.MustCompile(`(?s)vulnerabilities\.fail_on_severity.*value must be one of`)},
-			{Config: doc(`vulnerabilities = { max_cvss_score = 11 }`), ExpectError: regexp.MustCompile(`(?s)vulnerabilities\.max_cvss_score.*between`)},
+			{Config: doc(`vulnerabilities = { fail_on_severity = "severe" }`), ExpectError: regexp.MustCompile(`(?s)Invalid Policy.*vulnerabilities\.fail_on_severity: "severe" is not a\s+severity`)},
+			{Config: doc(`vulnerabilities = { max_cvss_score = 11 }`), ExpectError: regexp.MustCompile(`(?s)Invalid Policy.*vulnerabilities\.max_cvss_score: 11 is outside 0..10`)},
 			{Config: doc(`vulnerabilities = { fail_on_severity = "high", ignore = [{ id = "CVE-1", reason = "x", expires = "2027-13-45" }] }`), ExpectError: regexp.MustCompile(`(?s)Invalid Policy.*2027-13-45.*not\s+an\s+RFC\s+3339`)},
 			{Config: doc(`user = {}`), ExpectError: words("Invalid Policy", "user: the rule checks nothing: set require_non_root = true or remove it")},
 			{Config: doc(``), ExpectError: words("Invalid Policy", "the policy has no rule, so it checks nothing")},

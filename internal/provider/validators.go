@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -112,4 +113,58 @@ func (policyDocumentValidator) ValidateString(_ context.Context, req validator.S
 // parse, at validate time and when a gate reads it.
 func invalidPolicyArgument(diags *diag.Diagnostics, at path.Path, err error) {
 	diags.AddAttributeError(at, "Invalid Policy", err.Error()+". Pass the document of an imagegate_policy_document (or imagegate_policy), or a policy JSON file that validates.")
+}
+
+// vulnerabilityField checks one attribute of the vulnerabilities rule with
+// the policy's own validator, at validate time even when the rest of the
+// configuration is not known yet. Its diagnostic is the one the whole
+// policy's validation gives for the attribute (same summary, detail and
+// path), so when both run Terraform shows the problem once.
+type vulnerabilityField string
+
+func (f vulnerabilityField) Description(context.Context) string {
+	return "must be valid for the policy's vulnerabilities." + string(f)
+}
+
+func (f vulnerabilityField) MarkdownDescription(ctx context.Context) string {
+	return f.Description(ctx)
+}
+
+func (f vulnerabilityField) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	r := &policy.VulnerabilityRule{FailOnSeverity: "critical"}
+	switch f {
+	case "fail_on_severity":
+		r.FailOnSeverity = req.ConfigValue.ValueString()
+	case "treat_unknown_as":
+		r.TreatUnknownAs = req.ConfigValue.ValueString()
+	}
+	f.report(r, &resp.Diagnostics)
+}
+
+func (f vulnerabilityField) ValidateFloat64(_ context.Context, req validator.Float64Request, resp *validator.Float64Response) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	score := req.ConfigValue.ValueFloat64()
+	f.report(&policy.VulnerabilityRule{MaxCVSSScore: &score}, &resp.Diagnostics)
+}
+
+// report adds the policy's problems with the field.
+func (f vulnerabilityField) report(r *policy.VulnerabilityRule, diags *diag.Diagnostics) {
+	err := (&policy.Policy{Version: policy.Version, Name: "validate", Vulnerabilities: r}).Validate()
+	var ve *policy.ValidationError
+	if !errors.As(err, &ve) {
+		return
+	}
+	for _, pr := range ve.Problems {
+		if pr.Path != "vulnerabilities."+string(f) {
+			continue
+		}
+		if p, ok := problemPath(pr.Path); ok {
+			diags.AddAttributeError(p, "Invalid Policy", pr.String()+".")
+		}
+	}
 }
