@@ -168,7 +168,7 @@ data "imagegate_image" "x" {
 		Steps: []resource.TestStep{
 			{Config: one(reg.Ref("app:missing")), ExpectError: regexp.MustCompile(`(?s)Image Not Found.*app:missing.*does not exist`)},
 			{Config: one(reg.Ref("nothing:v1")), ExpectError: regexp.MustCompile(`(?s)Image Not Found.*nothing:v1`)},
-			{Config: one("UPPER/Case::bad"), ExpectError: regexp.MustCompile(`(?s)Invalid Image Reference.*UPPER/Case::bad.*not a valid image reference`)},
+			{Config: one("UPPER/Case::bad"), ExpectError: regexp.MustCompile(`(?s)Invalid Image Reference.*UPPER/Case::bad.*must be an image reference`)},
 			{Config: one(reg.Ref("app@sha256:1234")), ExpectError: regexp.MustCompile(`(?s)Invalid Image Reference`)},
 		},
 	})
