@@ -61,7 +61,8 @@ data "imagegate_scan" "legacy" {
   reference = "${var.registry}/demo/legacy:latest"
 }
 
-resource "imagegate_policy" "production" {
+# A data source, so every plan gates the images, the first one included.
+data "imagegate_policy_document" "production" {
   name        = "production"
   description = "What may run in production."
   vulnerabilities = {
@@ -87,18 +88,18 @@ data "imagegate_signatures" "web_unsigned" {
 
 data "imagegate_gate" "web" {
   reference = "${var.registry}/demo/web:1.0"
-  policy    = imagegate_policy.production.document
+  policy    = data.imagegate_policy_document.production.document
 }
 
 data "imagegate_gate" "web_unsigned" {
   reference = "${var.registry}/demo/web:1.1"
-  policy    = imagegate_policy.production.document
+  policy    = data.imagegate_policy_document.production.document
   enforce   = var.enforce_unsigned
 }
 
 data "imagegate_gate" "legacy" {
   reference = "${var.registry}/demo/legacy:latest"
-  policy    = imagegate_policy.production.document
+  policy    = data.imagegate_policy_document.production.document
   enforce   = var.enforce_legacy
 }
 
@@ -106,7 +107,7 @@ data "imagegate_gate" "legacy" {
 resource "imagegate_promotion" "web" {
   source      = "${var.registry}/demo/web:1.0"
   destination = "${var.production_registry}/demo/web:1.0"
-  policy      = imagegate_policy.production.document
+  policy      = data.imagegate_policy_document.production.document
 }
 
 output "promotion" {

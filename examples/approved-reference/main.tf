@@ -2,7 +2,7 @@
 # approved digest can ever be deployed. terraform_data stands in for any
 # deployment resource (kubernetes_deployment_v1, aws_ecs_task_definition,
 # google_cloud_run_v2_service, ...).
-resource "imagegate_policy" "production" {
+data "imagegate_policy_document" "production" {
   name            = "production"
   vulnerabilities = { fail_on_severity = "high" }
   user            = { require_non_root = true }
@@ -10,7 +10,7 @@ resource "imagegate_policy" "production" {
 
 data "imagegate_gate" "web" {
   reference = "registry.example.com/team/web:3.2.1"
-  policy    = imagegate_policy.production.document
+  policy    = data.imagegate_policy_document.production.document
 }
 
 resource "terraform_data" "deployment" {

@@ -1,7 +1,7 @@
 # A gate that reports instead of failing: with enforce = false the data source
 # never errors, and a check block turns the result into a warning. (A data
 # source that fails inside a check block only warns too.)
-resource "imagegate_policy" "baseline" {
+data "imagegate_policy_document" "baseline" {
   name            = "baseline"
   vulnerabilities = { fail_on_severity = "critical" }
 }
@@ -9,7 +9,7 @@ resource "imagegate_policy" "baseline" {
 check "image_policy" {
   data "imagegate_gate" "app" {
     reference = "registry.example.com/team/app:1.4.2"
-    policy    = imagegate_policy.baseline.document
+    policy    = data.imagegate_policy_document.baseline.document
     enforce   = false
   }
 

@@ -97,6 +97,7 @@ func (d *gateDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 			"policy": schema.StringAttribute{
 				MarkdownDescription: "The policy document: the `document` of an `imagegate_policy`, or the same JSON from a file (`file(\"policy.json\")`).",
 				Required:            true,
+				Validators:          []validator.String{policyDocumentSyntax},
 			},
 			"platform":  deprecatedPlatformAttribute(),
 			"platforms": platformsAttribute("gate"),
@@ -186,7 +187,7 @@ func (d *gateDataSource) Read(ctx context.Context, req datasource.ReadRequest, r
 	// The same validator as the imagegate_policy resource.
 	pol, err := policy.Parse([]byte(m.Policy.ValueString()))
 	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("policy"), "Invalid Policy", err.Error()+". Pass the document of an imagegate_policy, or a policy JSON file that validates.")
+		invalidPolicyArgument(&resp.Diagnostics, path.Root("policy"), err)
 		return
 	}
 	res, err := d.data.gate.Evaluate(ctx, gate.Request{

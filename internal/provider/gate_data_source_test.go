@@ -371,16 +371,18 @@ data "imagegate_gate" "app" {
 		ProtoV6ProviderFactories: factories(),
 		Steps: []resource.TestStep{
 			{
-				Config:            e.provider("") + gateJSON(`jsonencode({ version = 1, name = "from-file", vulnerabilities = { fail_on_severity = "critical" } })`),
-				ConfigStateChecks: []statecheck.StateCheck{passed("app", true)},
-			},
-			{
 				Config:      e.provider("") + gateJSON(`jsonencode({ version = 1, name = "typo", vulnerabilities = { fail_on_severity = "severe" } })`),
 				ExpectError: regexp.MustCompile(`(?s)Invalid Policy.*fail_on_severity`),
 			},
 			{
 				Config:      e.provider("") + gateJSON(`"{not json"`),
 				ExpectError: regexp.MustCompile(`Invalid Policy`),
+			},
+			// Valid last: the final destroy plans with this configuration, and
+			// an invalid policy now fails validate, destroy included.
+			{
+				Config:            e.provider("") + gateJSON(`jsonencode({ version = 1, name = "from-file", vulnerabilities = { fail_on_severity = "critical" } })`),
+				ConfigStateChecks: []statecheck.StateCheck{passed("app", true)},
 			},
 		},
 	})

@@ -168,7 +168,7 @@ data "imagegate_image" "x" {
 		Steps: []resource.TestStep{
 			{Config: one(reg.Ref("app:missing")), ExpectError: regexp.MustCompile(`(?s)Image Not Found.*app:missing.*does not exist`)},
 			{Config: one(reg.Ref("nothing:v1")), ExpectError: regexp.MustCompile(`(?s)Image Not Found.*nothing:v1`)},
-			{Config: one("UPPER/Case::bad"), ExpectError: regexp.MustCompile(`(?s)Invalid Image Reference.*UPPER/Case::bad.*not a valid image reference`)},
+			{Config: one("UPPER/Case::bad"), ExpectError: regexp.MustCompile(`(?s)Invalid Image Reference.*UPPER/Case::bad.*must be an image reference`)},
 			{Config: one(reg.Ref("app@sha256:1234")), ExpectError: regexp.MustCompile(`(?s)Invalid Image Reference`)},
 		},
 	})
@@ -230,7 +230,7 @@ data "imagegate_image" "x" {
 		ProtoV6ProviderFactories: factories(),
 		Steps: []resource.TestStep{
 			{Config: providerConfig(`request_timeout = "soon"`) + data, ExpectError: regexp.MustCompile(`Invalid Request Timeout`)},
-			{Config: providerConfig(`platform = "amd64"`) + data, ExpectError: regexp.MustCompile(`(?s)Invalid Registry Configuration.*os/arch`)},
+			{Config: providerConfig(`platform = "amd64"`) + data, ExpectError: regexp.MustCompile(`(?s)Invalid Platform.*os/arch`)},
 			{Config: providerConfig(`registry_auth = [{ address = "example.com", username = "u" }]`) + data, ExpectError: regexp.MustCompile(`(?s)Invalid Registry Configuration.*username and password`)},
 			{
 				// A setting known only at apply is refused, never read as false.

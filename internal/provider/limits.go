@@ -36,14 +36,17 @@ func limitAttributes() map[string]schema.Attribute {
 		"max_image_size": schema.StringAttribute{
 			MarkdownDescription: "The most bytes the layers of one image may hold uncompressed, such as `20GiB`, `500MB` or a plain number of bytes. The bytes are counted while the layers are pulled, so an oversized image (or a compression bomb) fails its scan before it fills the disk. Defaults to `20GiB`.",
 			Optional:            true,
+			Validators:          []validator.String{byteSizeSyntax("Invalid Max Image Size", `must be a positive size such as "20GiB", "500MB" or a number of bytes`, "")},
 		},
 		"scan_timeout": schema.StringAttribute{
 			MarkdownDescription: "How long the whole scan of one image (resolving, pulling, cataloging and matching) may take, as a Go duration such as `30m` or `1h`, besides `request_timeout` for each request. A scan that takes longer fails. Defaults to `30m`.",
 			Optional:            true,
+			Validators:          []validator.String{durationSyntax("Invalid Scan Timeout", `"30m" or "1h"`)},
 		},
 		"min_transfer_rate": schema.StringAttribute{
 			MarkdownDescription: fmt.Sprintf("The slowest average rate at which a registry may send a response body, layers included, such as `10KiB/s`; it is averaged over windows of %s, so a registry that trickles a byte at a time fails the scan instead of holding the plan open. Defaults to `1KiB/s`.", registry.DefaultTransferRateWindow),
 			Optional:            true,
+			Validators:          []validator.String{byteSizeSyntax("Invalid Min Transfer Rate", `must be a positive rate in bytes per second such as "10KiB/s" or "1MB/s"`, "/s")},
 		},
 	}
 }

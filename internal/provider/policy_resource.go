@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -127,17 +126,17 @@ func (r *policyResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 					"fail_on_severity": schema.StringAttribute{
 						MarkdownDescription: "A finding at or above this severity fails: `negligible`, `low`, `medium`, `high` or `critical`. \"Severity greater than medium, stop\" is `high`. Findings of unknown severity never meet it unless `treat_unknown_as` is set (or use `max_cvss_score` for those with a score).",
 						Optional:            true,
-						Validators:          []validator.String{stringvalidator.OneOf("negligible", "low", "medium", "high", "critical")},
+						Validators:          []validator.String{vulnerabilityField("fail_on_severity")},
 					},
 					"max_cvss_score": schema.Float64Attribute{
 						MarkdownDescription: "A finding whose highest CVSS base score is at or above this value (0 to 10) fails. A finding without a score is judged by the lower bound of its severity's CVSS v3 band (low 0.1, medium 4.0, high 7.0, critical 9.0); one with neither a score nor a known severity counts only when `treat_unknown_as` gives it a severity.",
 						Optional:            true,
-						Validators:          []validator.Float64{float64validator.Between(0, 10)},
+						Validators:          []validator.Float64{vulnerabilityField("max_cvss_score")},
 					},
 					"treat_unknown_as": schema.StringAttribute{
 						MarkdownDescription: "The severity a finding of unknown severity is judged as, under both `fail_on_severity` and `max_cvss_score` (when it has no CVSS score): `negligible`, `low`, `medium`, `high` or `critical`. A newly published CVE is often not scored yet; the scan first takes the severity from the records the database holds for its aliases (CVE, GHSA), and only findings still unknown are treated this way. When unset, such findings never meet a severity threshold, and the gate's warnings say how many were left unevaluated.",
 						Optional:            true,
-						Validators:          []validator.String{stringvalidator.OneOf("negligible", "low", "medium", "high", "critical")},
+						Validators:          []validator.String{vulnerabilityField("treat_unknown_as")},
 					},
 					"only_fixed": schema.BoolAttribute{
 						MarkdownDescription: "Whether only findings with a released fix count. Defaults to false.",
@@ -400,22 +399,7 @@ func (m *policyModel) computeDocument(diags *diag.Diagnostics) {
 }
 
 func (r *policyResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	if !req.Config.Raw.IsFullyKnown() {
-		return // validated again at plan time, once the values are known
-	}
-	var m policyModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	// Defaults are not applied to config: fill them as the plan will.
-	p, ok := m.toPolicy()
-	if !ok {
-		return
-	}
-	if err := p.Validate(); err != nil {
-		policyProblems(&resp.Diagnostics, err)
-	}
+	validatePolicyConfig(ctx, req.Config, &resp.Diagnostics)
 }
 
 func (r *policyResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {

@@ -87,8 +87,8 @@ resource "imagegate_policy" "p" {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: factories(),
 		Steps: []resource.TestStep{
-			{Config: policy(`vulnerabilities = { fail_on_severity = "severe" }`), ExpectError: regexp.MustCompile(`(?s)vulnerabilities\.fail_on_severity.*value must be one of`)},
-			{Config: policy(`vulnerabilities = { max_cvss_score = -1 }`), ExpectError: regexp.MustCompile(`(?s)max_cvss_score.*between`)},
+			{Config: policy(`vulnerabilities = { fail_on_severity = "severe" }`), ExpectError: regexp.MustCompile(`(?s)Invalid Policy.*vulnerabilities\.fail_on_severity: "severe" is not a\s+severity`)},
+			{Config: policy(`vulnerabilities = { max_cvss_score = -1 }`), ExpectError: regexp.MustCompile(`(?s)Invalid Policy.*vulnerabilities\.max_cvss_score: -1 is outside 0..10`)},
 			{Config: policy(`vulnerabilities = { fail_on_severity = "high", ignore = [{ id = "CVE-1", reason = "x", expires = "2027-13-45" }] }`), ExpectError: regexp.MustCompile(`(?s)Invalid Policy.*2027-13-45.*not\s+an\s+RFC\s+3339`)},
 			{Config: policy(`vulnerabilities = { fail_on_severity = "high", ignore = [{ id = "CVE-1", reason = "" }] }`), ExpectError: regexp.MustCompile(`(?s)Invalid Policy.*reason`)},
 			{Config: policy(`base_image = { trusted = ["cgr.dev/chainguard/[*"] }`), ExpectError: regexp.MustCompile(`(?s)Invalid Policy.*chainguard/\[\*`)},

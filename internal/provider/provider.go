@@ -176,6 +176,7 @@ func (p *imagegateProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 			"platform": schema.StringAttribute{
 				MarkdownDescription: "The platform (`os/arch` or `os/arch/variant`) that `imagegate_image` chooses from a multi-platform index when it does not set its own. Defaults to `linux/amd64`. Scans and gates are not narrowed by it: they cover every platform of an index unless their own `platforms` says otherwise.",
 				Optional:            true,
+				Validators:          []validator.String{platformSyntax},
 			},
 			"max_retries": schema.Int64Attribute{
 				MarkdownDescription: "How many times a registry request is retried after a 408, 429 or 5xx answer or a network failure, with exponential backoff. Defaults to 3; 0 turns retries off.",
@@ -202,6 +203,7 @@ func (p *imagegateProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 					"max_age": schema.StringAttribute{
 						MarkdownDescription: "The oldest database build accepted, as a Go duration. When unset, the `GRYPE_DB_MAX_ALLOWED_BUILT_AGE` environment variable (a Go duration), else `120h`.",
 						Optional:            true,
+						Validators:          []validator.String{durationSyntax("Invalid Database Max Age", `"120h" or "24h"`)},
 					},
 					"validate_checksum": schema.BoolAttribute{
 						MarkdownDescription: "Whether to verify the database file against the checksum recorded when it was installed. Defaults to true.",
@@ -232,6 +234,7 @@ func (p *imagegateProvider) Schema(_ context.Context, _ provider.SchemaRequest, 
 			"request_timeout": schema.StringAttribute{
 				MarkdownDescription: "How long a registry may take to start answering a request, or stall while sending one, as a Go duration such as `30s` or `2m`. Defaults to `60s`.",
 				Optional:            true,
+				Validators:          []validator.String{durationSyntax("Invalid Request Timeout", `"30s" or "2m"`)},
 			},
 		},
 	}
@@ -435,5 +438,6 @@ func (p *imagegateProvider) DataSources(context.Context) []func() datasource.Dat
 		NewScanDataSource,
 		NewGateDataSource,
 		NewSignaturesDataSource,
+		NewPolicyDocumentDataSource,
 	}
 }

@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -20,7 +19,7 @@ func referenceAttribute() schema.StringAttribute {
 	return schema.StringAttribute{
 		MarkdownDescription: "The image reference, by tag (`registry/repository:tag`) or by digest (`registry/repository@sha256:…`).",
 		Required:            true,
-		Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+		Validators:          []validator.String{stringvalidator.LengthAtLeast(1), referenceSyntax},
 	}
 }
 
@@ -28,11 +27,9 @@ func platformAttribute() schema.StringAttribute {
 	return schema.StringAttribute{
 		MarkdownDescription: "The platform (`os/arch` or `os/arch/variant`) to choose when the reference names a multi-platform index. Defaults to the provider's `platform`.",
 		Optional:            true,
+		Validators:          []validator.String{platformSyntax},
 	}
 }
-
-// platformSyntax is os/arch or os/arch/variant, checked at validate time.
-var platformSyntax = stringvalidator.RegexMatches(regexp.MustCompile(`^[^/\s]+/[^/\s]+(/[^/\s]+)?$`), "must be os/arch or os/arch/variant, such as linux/amd64 or linux/arm64/v8")
 
 // platformsAttribute narrows the images of an index that a scan or gate
 // covers.

@@ -1,4 +1,4 @@
-resource "imagegate_policy" "production" {
+data "imagegate_policy_document" "production" {
   name = "production"
   vulnerabilities = {
     # "Severity greater than medium, stop."
@@ -7,10 +7,11 @@ resource "imagegate_policy" "production" {
   user = { require_non_root = true }
 }
 
-# Fails the plan when the image breaks the policy.
+# Fails the plan when the image breaks the policy. The policy is a data
+# source, so the gate runs in every plan, the first one included.
 data "imagegate_gate" "app" {
   reference = "registry.example.com/team/app:1.4.2"
-  policy    = imagegate_policy.production.document
+  policy    = data.imagegate_policy_document.production.document
 }
 
 # Only an approved digest ever reaches the deployment.

@@ -1,5 +1,9 @@
 # The organisation's image policy, defined once. Every service gates its
 # images against the same document; a change to it is one reviewed diff.
+# It is a data source, read during every plan, so the services' gates run
+# in the first plan and in every plan that changes the policy (an
+# imagegate_policy resource here would defer them to apply while its
+# creation or change is pending).
 terraform {
   required_providers {
     imagegate = { source = "imagegate/imagegate" }
@@ -17,7 +21,7 @@ variable "exceptions" {
   default = []
 }
 
-resource "imagegate_policy" "this" {
+data "imagegate_policy_document" "this" {
   name = "org-production"
   vulnerabilities = {
     fail_on_severity = "high"
@@ -29,5 +33,5 @@ resource "imagegate_policy" "this" {
 
 output "document" {
   description = "The policy document, for imagegate_gate.policy."
-  value       = imagegate_policy.this.document
+  value       = data.imagegate_policy_document.this.document
 }
