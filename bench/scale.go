@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"maps"
 	"path/filepath"
 	"time"
 
@@ -27,9 +28,9 @@ func tinyImageSet() ([]v1.Image, error) {
 	}
 	names := sortedNames(npmPackages)
 	var imgs []v1.Image
-	for i := 0; i < tinyImages; i++ {
+	for i := range tinyImages {
 		deps := map[string]string{}
-		for k := 0; k < 3; k++ {
+		for k := range 3 {
 			n := names[(i*3+k)%len(names)]
 			deps[n] = npmPackages[n]
 		}
@@ -93,9 +94,7 @@ func measureScale(ctx context.Context, o options, plan func(string, string, stri
 	}
 	single := filepath.Join(o.work, "tf", "single")
 	vars := map[string]any{"references": refs[:1]}
-	for k, v := range common {
-		vars[k] = v
-	}
+	maps.Copy(vars, common)
 	if err := writeConfig(single, manyConfig, vars); err != nil {
 		return err
 	}
@@ -134,9 +133,7 @@ func measureScale(ctx context.Context, o options, plan func(string, string, stri
 	}
 	dir := filepath.Join(o.work, "tf", "hundred")
 	vars = map[string]any{"references": tiny}
-	for k, v := range common {
-		vars[k] = v
-	}
+	maps.Copy(vars, common)
 	if err := writeConfig(dir, manyConfig, vars); err != nil {
 		return err
 	}

@@ -65,7 +65,7 @@ func TestSortViolationsByImportance(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			want := tt.want
-			for i := 0; i < 20; i++ {
+			for range 20 {
 				got := slices.Clone(tt.want)
 				rand.Shuffle(len(got), func(i, j int) { got[i], got[j] = got[j], got[i] })
 				got = sortViolations(got)

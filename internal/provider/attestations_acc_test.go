@@ -142,7 +142,7 @@ func TestAccRegistryAttestations(t *testing.T) {
 		}
 	}
 	e.reg.TamperAttestations(t, tamperedRef, func(st map[string]any) {
-		st["predicate"].(map[string]any)["Data"] = `{"artifacts":[]}`
+		testutil.As[map[string]any](t, st["predicate"])["Data"] = `{"artifacts":[]}`
 	})
 
 	providerA := e.attestProvider(t.TempDir(), fmt.Sprintf(`

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/imagegate/terraform-provider-imagegate/internal/testutil"
 	"github.com/imagegate/terraform-provider-imagegate/internal/vulndb"
 )
 
@@ -48,7 +49,7 @@ func TestGrypeEnvPrecedence(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := New("test", WithEnv(func(k string) string { return tt.env[k] }))().(*imagegateProvider)
+			p := testutil.As[*imagegateProvider](t, New("test", WithEnv(func(k string) string { return tt.env[k] }))())
 			var diags diag.Diagnostics
 			got := p.vulnDBConfig(tt.model, &diags)
 			if tt.wantErr != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"log/slog"
+	"maps"
 	"net/url"
 	"time"
 
@@ -72,9 +73,7 @@ func (h *tflogHandler) Enabled(context.Context, slog.Level) bool { return true }
 
 func (h *tflogHandler) Handle(_ context.Context, r slog.Record) error {
 	fields := make(map[string]any, len(h.attrs)+r.NumAttrs())
-	for k, v := range h.attrs {
-		fields[k] = v
-	}
+	maps.Copy(fields, h.attrs)
 	sub := h.subsystem
 	r.Attrs(func(a slog.Attr) bool {
 		if h.group == "" && a.Key == obs.SubsystemKey {
@@ -118,9 +117,7 @@ func rootLog(ctx context.Context, level slog.Level, msg string, fields map[strin
 
 func (h *tflogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	c := &tflogHandler{ctx: h.ctx, subsystem: h.subsystem, group: h.group, attrs: make(map[string]any, len(h.attrs)+len(attrs))}
-	for k, v := range h.attrs {
-		c.attrs[k] = v
-	}
+	maps.Copy(c.attrs, h.attrs)
 	for _, a := range attrs {
 		if h.group == "" && a.Key == obs.SubsystemKey {
 			c.subsystem = a.Value.String()

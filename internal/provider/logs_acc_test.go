@@ -83,7 +83,7 @@ data "imagegate_gate" "app" {
 	for _, secret := range []string{logsRegistryPassword, basic} {
 		if strings.Contains(trace, secret) {
 			var lines []string
-			for _, l := range strings.Split(trace, "\n") {
+			for l := range strings.SplitSeq(trace, "\n") {
 				if strings.Contains(l, secret) {
 					lines = append(lines, strings.ReplaceAll(l, secret, "[LEAKED]"))
 				}
@@ -114,7 +114,7 @@ data "imagegate_gate" "app" {
 	}
 	for _, rule := range []string{"vulnerabilities", "user"} {
 		found := false
-		for _, l := range strings.Split(trace, "\n") {
+		for l := range strings.SplitSeq(trace, "\n") {
 			found = found || (strings.Contains(l, "[INFO]  imagegate.policy: policy rule outcome: ") && strings.Contains(l, " rule="+rule) && strings.Contains(l, " passed=true"))
 		}
 		if !found {
@@ -127,7 +127,7 @@ data "imagegate_gate" "app" {
 // to show what was logged when an expected line is missing.
 func linesWith(trace, s string) string {
 	var out []string
-	for _, l := range strings.Split(trace, "\n") {
+	for l := range strings.SplitSeq(trace, "\n") {
 		if strings.Contains(l, s) {
 			if len(l) > 600 {
 				l = l[:600] + "…"

@@ -12,6 +12,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/imagegate/terraform-provider-imagegate/internal/testutil"
 )
 
 // TestPolicyDocumentSchemaIsTheResources checks that the data source's
@@ -28,12 +30,6 @@ func TestPolicyDocumentSchemaIsTheResources(t *testing.T) {
 	}
 	if diags := ds.Schema.ValidateImplementation(ctx); diags.HasError() {
 		t.Fatalf("data source schema is not valid: %v", diags)
-	}
-	type attr interface {
-		GetMarkdownDescription() string
-		IsRequired() bool
-		IsOptional() bool
-		IsComputed() bool
 	}
 	var walk func(at string, r map[string]schema.Attribute, d map[string]dsschema.Attribute)
 	walk = func(at string, r map[string]schema.Attribute, d map[string]dsschema.Attribute) {
@@ -56,21 +52,21 @@ func TestPolicyDocumentSchemaIsTheResources(t *testing.T) {
 				t.Errorf("%s%s: optional in the resource only", at, name)
 			}
 			if nvs, ok := ra.(interface{ StringValidators() []validator.String }); ok {
-				if got, want := len(da.(interface{ StringValidators() []validator.String }).StringValidators()), len(nvs.StringValidators()); got != want {
+				if got, want := len(testutil.As[interface{ StringValidators() []validator.String }](t, da).StringValidators()), len(nvs.StringValidators()); got != want {
 					t.Errorf("%s%s: %d validators, want %d", at, name, got, want)
 				}
 			}
 			switch ra := ra.(type) {
 			case schema.SingleNestedAttribute:
-				walk(at+name+".", ra.Attributes, da.(dsschema.SingleNestedAttribute).Attributes)
+				walk(at+name+".", ra.Attributes, testutil.As[dsschema.SingleNestedAttribute](t, da).Attributes)
 			case schema.ListNestedAttribute:
-				walk(at+name+"[].", ra.NestedObject.Attributes, da.(dsschema.ListNestedAttribute).NestedObject.Attributes)
+				walk(at+name+"[].", ra.NestedObject.Attributes, testutil.As[dsschema.ListNestedAttribute](t, da).NestedObject.Attributes)
 			case schema.ListAttribute:
-				if got, want := len(da.(dsschema.ListAttribute).Validators), len(ra.Validators); got != want {
+				if got, want := len(testutil.As[dsschema.ListAttribute](t, da).Validators), len(ra.Validators); got != want {
 					t.Errorf("%s%s: %d list validators, want %d", at, name, got, want)
 				}
 			case schema.MapAttribute:
-				if got, want := len(da.(dsschema.MapAttribute).Validators), len(ra.Validators); got != want {
+				if got, want := len(testutil.As[dsschema.MapAttribute](t, da).Validators), len(ra.Validators); got != want {
 					t.Errorf("%s%s: %d map validators, want %d", at, name, got, want)
 				}
 			}
@@ -84,7 +80,7 @@ func TestPolicyDocumentSchemaIsTheResources(t *testing.T) {
 	}
 	// A default becomes an optional attribute, never a computed one that
 	// nothing would compute.
-	action := ds.Schema.Attributes["user"].(dsschema.SingleNestedAttribute).Attributes["action"]
+	action := testutil.As[dsschema.SingleNestedAttribute](t, ds.Schema.Attributes["user"]).Attributes["action"]
 	if !action.IsOptional() || action.IsComputed() {
 		t.Errorf("user.action: optional %v computed %v, want optional only", action.IsOptional(), action.IsComputed())
 	}

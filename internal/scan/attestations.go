@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -145,12 +146,7 @@ func (s *Scanner) fromAttestation(ctx context.Context, res *registry.Resolved, p
 }
 
 func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(list, s)
 }
 
 // attestedEntry decodes the SBOM of a verified statement with syft's
@@ -163,7 +159,7 @@ func (s *Scanner) attestedEntry(res *registry.Resolved, pinned string, scope Sco
 	}
 	sb, id, _, err := format.Decode(bytes.NewReader(doc))
 	if err != nil {
-		return nil, fmt.Errorf("its SBOM does not decode: %v", err)
+		return nil, fmt.Errorf("its SBOM does not decode: %w", err)
 	}
 	if sb == nil {
 		return nil, errors.New("its predicate is not an SBOM format syft reads (syft-json, SPDX, CycloneDX)")
@@ -174,7 +170,7 @@ func (s *Scanner) attestedEntry(res *registry.Resolved, pinned string, scope Sco
 	// The manifest and config only: no layer is read.
 	img, err := res.Inspect(pinned)
 	if err != nil {
-		return nil, fmt.Errorf("the image's manifest could not be read: %v", err)
+		return nil, fmt.Errorf("the image's manifest could not be read: %w", err)
 	}
 	e := &Entry{
 		FormatVersion: cacheFormat, SyftVersion: SyftVersion, Digest: res.Digest.String(), Scope: scope, Layers: map[string]string{},
@@ -195,7 +191,7 @@ func (s *Scanner) attestedEntry(res *registry.Resolved, pinned string, scope Sco
 	withoutRawConfig(sb)
 	out, err := encode(sb, FormatSyftJSON)
 	if err != nil {
-		return nil, fmt.Errorf("its SBOM cannot be encoded as syft-json: %v", err)
+		return nil, fmt.Errorf("its SBOM cannot be encoded as syft-json: %w", err)
 	}
 	_ = s.cache.StoreSBOM(e, FormatSyftJSON, out) // the document stays in memory for this process
 	e.Created = nowUTC()

@@ -212,7 +212,7 @@ func TestSBOMAttestationIgnored(t *testing.T) {
 		{"tampered payload", pub, func(t *testing.T, e *env, pinned string) {
 			publish(t, e, pinned, doc, signer)
 			e.reg.TamperAttestations(t, pinned, func(st map[string]any) {
-				st["predicate"].(map[string]any)["Data"] = `{"artifacts":[]}`
+				testutil.As[map[string]any](t, st["predicate"])["Data"] = `{"artifacts":[]}`
 			})
 		}, []string{"was ignored", "does not verify"}},
 		{"foreign key", foreignPub, func(t *testing.T, e *env, pinned string) {
@@ -228,7 +228,7 @@ func TestSBOMAttestationIgnored(t *testing.T) {
 			e.reg.SignWithKey(t, pinned, rawKey, testutil.SignOptions{PredicateType: "custom", Predicate: []byte("hello, not an sbom")})
 		}, []string{"was ignored", "does not decode"}},
 		{"another image's SBOM", rawPub, func(t *testing.T, e *env, pinned string) {
-			other := strings.Replace(string(doc), want.Digest, "sha256:"+strings.Repeat("cd", 32), -1)
+			other := strings.ReplaceAll(string(doc), want.Digest, "sha256:"+strings.Repeat("cd", 32))
 			e.reg.SignWithKey(t, pinned, rawKey, testutil.SignOptions{PredicateType: "custom", Predicate: []byte(other)})
 		}, []string{"was ignored", "describes the image sha256:cdcd"}},
 	} {
@@ -324,10 +324,10 @@ func TestSBOMAttestationsFromCosignCLI(t *testing.T) {
 				// they may add findings, never lose one.
 				a, b := idPackageVersion(got), idPackageVersion(want)
 				have := map[string]bool{}
-				for _, l := range strings.Split(a, "\n") {
+				for l := range strings.SplitSeq(a, "\n") {
 					have[l] = true
 				}
-				for _, l := range strings.Split(b, "\n") {
+				for l := range strings.SplitSeq(b, "\n") {
 					if !have[l] {
 						t.Errorf("the %s attestation lost the catalog's finding %q\nattestation:\n%s\ncatalog:\n%s", tc.typ, l, a, b)
 					}

@@ -100,7 +100,7 @@ func unscoredFixture(t *testing.T) (*vulndb.DB, []byte, *Entry, func() *Result) 
 	if !ok {
 		t.Fatal("the scan kept no entry")
 	}
-	e := ce.(*cachedEntry).entry
+	e := entryOf(ce)
 	doc, err := s.cache.LoadSBOM(e, FormatSyftJSON)
 	if err != nil {
 		t.Fatal(err)

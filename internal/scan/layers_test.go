@@ -66,7 +66,7 @@ func TestLayersAreFetchedConcurrentlyWithinBounds(t *testing.T) {
 	const images = 3
 	var refs []string
 	layers := 0
-	for i := 0; i < images; i++ {
+	for i := range images {
 		img, _ := e.pushVulnerable(t, fmt.Sprintf("svc-%d:1", i), fixtures.Vulnerable{NPM: map[string]string{"lodash": "4.17.20", fmt.Sprintf("pkg-%d", i): "1.0.0"}})
 		layers = len(layerDigests(t, img))
 		refs = append(refs, fmt.Sprintf("svc-%d:1", i))
@@ -92,12 +92,10 @@ func TestLayersAreFetchedConcurrentlyWithinBounds(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, images)
 	for _, ref := range refs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			_, err := s.Scan(context.Background(), scan.Request{Reference: host + "/" + ref})
 			errs <- err
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)

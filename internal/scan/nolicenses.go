@@ -33,7 +33,7 @@ type licenseScannerConfig struct {
 
 // licenseScanner carries a value of syft's internal licenses.Scanner
 // interface without looking into it: an interface value is two words.
-type licenseScanner struct{ tab, data unsafe.Pointer }
+type licenseScanner struct{ tab, data unsafe.Pointer } //nolint:unused // the two words are carried, never read
 
 //go:linkname syftNewLicenseScanner github.com/anchore/syft/internal/licenses.NewScanner
 func syftNewLicenseScanner(c *licenseScannerConfig) (licenseScanner, error)

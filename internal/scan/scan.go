@@ -287,7 +287,7 @@ func (s *Scanner) scanResolved(ctx context.Context, db *vulndb.DB, res *registry
 		v, err, _ := s.flight.Do(flightKey, func() (any, error) {
 			var prev *Entry
 			if ce, ok := s.entries.Load(key); ok {
-				prev = ce.(*cachedEntry).entry
+				prev = entryOf(ce)
 				if (prev.Licenses || !licenses) && usable(ctx, prev) {
 					obs.From(ctx, obs.Scan).Debug("SBOM cache hit in memory: the image was cataloged earlier in this run", "digest", digest, "scope", string(req.Scope))
 					return &cachedEntry{entry: prev, cached: true}, nil
@@ -305,7 +305,10 @@ func (s *Scanner) scanResolved(ctx context.Context, db *vulndb.DB, res *registry
 		if err != nil {
 			return nil, err
 		}
-		ce = v.(*cachedEntry)
+		var ok bool
+		if ce, ok = v.(*cachedEntry); !ok {
+			return nil, fmt.Errorf("scanning %s: internal error: the scan returned %T", pinned, v)
+		}
 		vulns, err = s.vulnerabilities(ctx, db, ce)
 		if err == nil && req.SBOMFormat != "" {
 			if sbomDoc, err = s.sbomIn(ce, req.SBOMFormat); err != nil {
@@ -360,6 +363,16 @@ type cachedEntry struct {
 	warnings []string
 }
 
+// entryOf is the entry of a value of s.entries, which holds only
+// *cachedEntry values.
+func entryOf(v any) *Entry {
+	ce, ok := v.(*cachedEntry)
+	if !ok {
+		panic(fmt.Sprintf("scan: the entries map holds a %T", v))
+	}
+	return ce.entry
+}
+
 // keepEntry remembers e as the process's entry of key, unless the entry
 // kept there already has licenses and e has not.
 func (s *Scanner) keepEntry(key string, e *Entry) {
@@ -368,7 +381,7 @@ func (s *Scanner) keepEntry(key string, e *Entry) {
 		if !loaded {
 			return
 		}
-		if old.(*cachedEntry).entry.Licenses && !e.Licenses {
+		if entryOf(old).Licenses && !e.Licenses {
 			return
 		}
 		if s.entries.CompareAndSwap(key, old, &cachedEntry{entry: e}) {
@@ -585,8 +598,12 @@ func matchers() []match.Matcher {
 
 // lock returns the mutex of an entry.
 func (s *Scanner) lock(e *Entry) *sync.Mutex {
-	mu, _ := s.locks.LoadOrStore(e.Digest+"|"+string(e.Scope), &sync.Mutex{})
-	return mu.(*sync.Mutex)
+	v, _ := s.locks.LoadOrStore(e.Digest+"|"+string(e.Scope), &sync.Mutex{})
+	mu, ok := v.(*sync.Mutex)
+	if !ok {
+		panic(fmt.Sprintf("scan: the locks map holds a %T", v))
+	}
+	return mu
 }
 
 // errCorruptSBOM is a cached SBOM that is missing or does not match its

@@ -23,3 +23,14 @@ func RemoveIfPresent(tb testing.TB, p string) {
 		tb.Fatal(err)
 	}
 }
+
+// As is v as a T, or fails the test: a checked type assertion for decoded
+// JSON and schema values.
+func As[T any](tb testing.TB, v any) T {
+	tb.Helper()
+	x, ok := v.(T)
+	if !ok {
+		tb.Fatalf("%T is not a %T", v, x)
+	}
+	return x
+}

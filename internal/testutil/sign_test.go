@@ -206,7 +206,7 @@ func TestSignWithKeyBundle(t *testing.T) {
 				if st["predicateType"] != ctypes.CosignSignPredicateType {
 					t.Errorf("predicateType = %v, want %s", st["predicateType"], ctypes.CosignSignPredicateType)
 				}
-				subj := st["subject"].([]any)[0].(map[string]any)
+				subj := As[map[string]any](t, As[[]any](t, st["subject"])[0])
 				if get(subj, "digest", "sha256") != d.Identifier()[len("sha256:"):] {
 					t.Errorf("subject digest = %v", subj["digest"])
 				}
@@ -281,7 +281,7 @@ func TestSignWithKeyAttestation(t *testing.T) {
 	if len(sts) != 1 || sts[0]["predicateType"] != predicateType || get(sts[0], "predicate", "ok") != true {
 		t.Fatalf("bundle statements = %v", sts)
 	}
-	subj := sts[0]["subject"].([]any)[0].(map[string]any)
+	subj := As[map[string]any](t, As[[]any](t, sts[0]["subject"])[0])
 	if subj["name"] != d.Repository.String() {
 		t.Errorf("subject name = %v, want %s", subj["name"], d.Repository.String())
 	}

@@ -59,7 +59,8 @@ func (r *Registry) tamper(digestRef string, edit func(map[string]any)) error {
 		if err := json.Unmarshal(raw, &env); err != nil {
 			return err
 		}
-		payload, err := base64.StdEncoding.DecodeString(env["payload"].(string))
+		encoded, _ := env["payload"].(string)
+		payload, err := base64.StdEncoding.DecodeString(encoded)
 		if err != nil {
 			return err
 		}

@@ -113,7 +113,7 @@ func fullStatement(m material) (*predicateStatement, string, error) {
 		}
 		env = &dsse.Envelope{}
 		if err := json.Unmarshal(raw, env); err != nil {
-			return nil, "", fmt.Errorf("the attestation is not a DSSE envelope: %v", err)
+			return nil, "", fmt.Errorf("the attestation is not a DSSE envelope: %w", err)
 		}
 	default:
 		e, err := m.bundle.Envelope()
@@ -127,11 +127,11 @@ func fullStatement(m material) (*predicateStatement, string, error) {
 	}
 	payload, err := env.DecodeB64Payload()
 	if err != nil {
-		return nil, "", fmt.Errorf("the DSSE payload is not base64: %v", err)
+		return nil, "", fmt.Errorf("the DSSE payload is not base64: %w", err)
 	}
 	var st predicateStatement
 	if err := json.Unmarshal(payload, &st); err != nil {
-		return nil, "", fmt.Errorf("the in-toto statement does not parse: %v", err)
+		return nil, "", fmt.Errorf("the in-toto statement does not parse: %w", err)
 	}
 	return &st, st.PredicateType, nil
 }
