@@ -77,6 +77,8 @@ func TestAccVerdict(t *testing.T) {
 	e.reg.Push(t, "app:1", app)
 	appDigest, _ := app.Digest()
 	appRef := e.reg.Ref("app") + "@" + appDigest.String()
+	app2 := testutil.RandomImage(t, 1, v1.Config{User: "1000"})
+	app2Digest, _ := app2.Digest()
 	root := testutil.RandomImage(t, 1, v1.Config{})
 	e.reg.Push(t, "root:1", root)
 	rootDigest, _ := root.Digest()
@@ -174,6 +176,25 @@ data "imagegate_signatures" "s" {
 				Check: func(*terraform.State) error {
 					if n := len(cosignVerdicts(t, keyPath, appRef)); n != 1 {
 						return fmt.Errorf("cosign verified %d verdicts after the re-create, want 1", n)
+					}
+					return nil
+				},
+			},
+			{
+				// The tag moves: the new digest is gated and gets its own
+				// verdict; the old digest keeps its own.
+				PreConfig: func() { e.reg.Push(t, "app:1", app2) },
+				Config:    base,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(v, plancheck.ResourceActionReplace),
+					plancheck.ExpectKnownValue(v, tfjsonpath.New("digest"), knownvalue.StringExact(app2Digest.String())),
+				}},
+				Check: func(*terraform.State) error {
+					if n := len(cosignVerdicts(t, keyPath, e.reg.Ref("app")+"@"+app2Digest.String())); n != 1 {
+						return fmt.Errorf("cosign verified %d verdicts on the new digest, want 1", n)
+					}
+					if n := len(cosignVerdicts(t, keyPath, appRef)); n != 1 {
+						return fmt.Errorf("cosign verified %d verdicts on the old digest, want 1", n)
 					}
 					return nil
 				},
