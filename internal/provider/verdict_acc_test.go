@@ -149,8 +149,11 @@ data "imagegate_signatures" "s" {
 				},
 			},
 			{
-				// Closing the loop inside imagegate; the verdict itself is unchanged.
-				Config: withSignatures,
+				// Closing the loop inside imagegate; the verdict itself is
+				// unchanged. imagegate_signatures also wants a signature of
+				// the image by the key: the build's `cosign sign`.
+				PreConfig: func() { testutil.CosignSign(t, keyPath, appRef, true, nil) },
+				Config:    withSignatures,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(v, plancheck.ResourceActionNoop),
 				}},
@@ -160,6 +163,12 @@ data "imagegate_signatures" "s" {
 						knownvalue.ObjectExact(map[string]knownvalue.Check{"predicate_type": knownvalue.StringExact(verdict.PredicateType), "verified": knownvalue.Bool(true)}),
 					})),
 				},
+			},
+			{
+				ResourceName:  v,
+				ImportState:   true,
+				ImportStateId: appRef,
+				ExpectError:   regexp.MustCompile(`Import Not Supported`),
 			},
 			{
 				// The verdict is deleted out of band: refresh notices, the
@@ -224,13 +233,6 @@ data "imagegate_signatures" "s" {
 				},
 				Config:      base + verdictRes("wrong", e.reg.Ref("app:1"), "not-the-password"),
 				ExpectError: regexp.MustCompile(`Signing Key Password Does Not Fit[\s\S]*password\s+does\s+not\s+decrypt\s+the\s+signing\s+key`),
-			},
-			{
-				Config:        base,
-				ResourceName:  v,
-				ImportState:   true,
-				ImportStateId: appRef,
-				ExpectError:   regexp.MustCompile(`Import Not Supported`),
 			},
 		},
 	})
