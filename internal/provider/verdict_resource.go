@@ -155,9 +155,13 @@ func loadVerdictSigner(m *verdictModel, diags *diag.Diagnostics) *attest.Signer 
 // verdictPlan is what a plan knows about a verdict: the policy parsed and
 // the reference resolved to the digest the verdict goes on.
 type verdictPlan struct {
-	policy    *policy.Policy
-	policyID  string
-	digest    name.Digest // repository@sha256:…
+	policy   *policy.Policy
+	policyID string
+	digest   name.Digest // repository@sha256:…, what the verdict is attached to
+	// resolved is repository@sha256:… of what the reference named (the
+	// index, when platforms selects one of its images): the gate evaluates
+	// it with platforms, so each image is named by its platform.
+	resolved  string
 	platforms []string
 }
 
@@ -199,7 +203,7 @@ func (r *verdictResource) resolve(ctx context.Context, m *verdictModel, diags *d
 				len(set.Images), m.Reference.ValueString(), strings.Join(imagePlatforms(set.Images), ", "), strings.Join(set.Skipped, ", ")))
 		return nil
 	}
-	return &verdictPlan{policy: pol, policyID: id, digest: d, platforms: platforms}
+	return &verdictPlan{policy: pol, policyID: id, digest: d, resolved: set.PinnedReference(), platforms: platforms}
 }
 
 func (r *verdictResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
@@ -254,7 +258,7 @@ func (r *verdictResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	if publishes(state, &plan) {
 		// The apply will attach a verdict: gate now, so the plan fails for
 		// an image that would be refused.
-		res, err := r.data.gate.Evaluate(ctx, gate.Request{Reference: p.digest.String(), Platforms: p.platforms, Policy: p.policy})
+		res, err := r.data.gate.Evaluate(ctx, gate.Request{Reference: p.resolved, Platforms: p.platforms, Policy: p.policy})
 		if err != nil {
 			scanErrorAt(&resp.Diagnostics, p.digest.String(), err, path.Root("reference"), path.Root("platforms"))
 			return
@@ -339,7 +343,7 @@ func (r *verdictResource) publish(ctx context.Context, m *verdictModel, diags *d
 			fmt.Sprintf("%s resolved to %s when the plan was made and resolves to %s now. No verdict was attached: plan again to judge the new digest.", m.Reference.ValueString(), planned, p.digest))
 		return
 	}
-	res, err := r.data.gate.Evaluate(ctx, gate.Request{Reference: p.digest.String(), Platforms: p.platforms, Policy: p.policy})
+	res, err := r.data.gate.Evaluate(ctx, gate.Request{Reference: p.resolved, Platforms: p.platforms, Policy: p.policy})
 	if err != nil {
 		scanErrorAt(diags, p.digest.String(), err, path.Root("reference"), path.Root("platforms"))
 		return
