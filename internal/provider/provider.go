@@ -429,6 +429,7 @@ func (p *imagegateProvider) Resources(context.Context) []func() resource.Resourc
 	return []func() resource.Resource{
 		NewPolicyResource,
 		NewPromotionResource,
+		NewVerdictResource,
 	}
 }
 

@@ -1,0 +1,5 @@
+terraform {
+  required_providers {
+    imagegate = { source = "imagegate/imagegate" }
+  }
+}
