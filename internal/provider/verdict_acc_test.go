@@ -33,7 +33,7 @@ func cosignVerdicts(t *testing.T, keyPath, digestRef string) []verdict.Predicate
 	out := testutil.Cosign(t, "verify-attestation", "--key", testutil.CosignPublicKeyPath(keyPath), "--type", verdict.PredicateType,
 		"--insecure-ignore-tlog=true", "--allow-http-registry", "--allow-insecure-registry", "-o", "json", digestRef)
 	var preds []verdict.Predicate
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+	for line := range strings.SplitSeq(strings.TrimSpace(out), "\n") {
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
