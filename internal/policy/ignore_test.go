@@ -213,7 +213,7 @@ func TestParseIgnoreFileRefuses(t *testing.T) {
 		{"grype ignore not a list", "ignore: CVE-1\n", "`ignore` must be a list"},
 		{"trivy misconfigurations", "vulnerabilities: []\nmisconfigurations:\n  - id: AVD-DS-0001\n", "line 3: `misconfigurations` is not supported: the gate judges vulnerabilities only"},
 		{"trivy secrets", "secrets:\n  - id: aws-access-key-id\n", "`secrets` is not supported"},
-		{"trivy unknown key", "vulnerabilities:\n  - id: CVE-1\n    statement: r\n", "line 3: unknown key `statement`"},
+		{"trivy unknown key", "vulnerabilities:\n  - id: CVE-1\n    statment: r\n", "line 3: unknown key `statment`"}, //nolint:misspell // a misspelt key, on purpose
 		{"trivy no id", "vulnerabilities:\n  - statement: r\n", "line 2: the entry has no id"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -58,7 +58,7 @@ func TestParseErrorsNameTheFieldPath(t *testing.T) {
 		{"syntax", `{"name": }`, []string{"not valid JSON at byte 9: invalid character '}' looking for beginning of value"}},
 		{"truncated", `{"name": "x"`, []string{"not valid JSON: unexpected end of the document"}},
 		{"trailing data", `{"name": "x"} {}`, []string{"unexpected data after the policy object"}},
-		{"unknown top-level field", `{"name": "x"}`, []string{"name: unknown field"}},
+		{"unknown top-level field", `{"nmae": "x"}`, []string{"nmae: unknown field"}}, //nolint:misspell // a misspelt field, on purpose
 		{"field names are case-sensitive", `{"Name": "x"}`, []string{"Name: unknown field"}},
 		{"duplicate field", `{"name": "a", "name": "b"}`, []string{"name: duplicate field"}},
 		{"unknown nested field", `{` + okVuln + `,"ignore":[{"id":"a","reason":"r"},{"id":"b","reason":"r","until":"x"}]}}`,
