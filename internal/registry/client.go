@@ -219,7 +219,7 @@ func isPlainHTTPAnswer(err error) bool {
 type InsecureError struct{ Registry string }
 
 func (e *InsecureError) Error() string {
-	return fmt.Sprintf("registry %s answered over plain HTTP, which is refused: images must come over a secure channel (HTTPS); to allow this registry deliberately, add %q to the provider's insecure_registries", e.Registry, e.Registry)
+	return fmt.Sprintf("registry %s answered over plain HTTP, which is refused: images must come over a secure channel (HTTPS)", e.Registry)
 }
 
 // newTransport is go-containerregistry's default transport with a bound on
