@@ -143,15 +143,14 @@ func New(opts Options) (*Client, error) {
 
 // ParsePlatform parses "os/arch[/variant]".
 func ParsePlatform(s string) (v1.Platform, error) {
-	parts := strings.Split(s, "/")
-	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" || (len(parts) == 3 && parts[2] == "") {
+	p, err := v1.ParsePlatform(s)
+	// go-containerregistry accepts "linux", "linux//v8", "linux/amd64/" and
+	// an OS version after ":"; a platform setting names os and arch.
+	if err != nil || s != strings.TrimSpace(s) || p.OS == "" || p.Architecture == "" || p.OSVersion != "" || strings.Contains(s, ":") ||
+		(strings.Count(s, "/") == 2 && p.Variant == "") {
 		return v1.Platform{}, fmt.Errorf("platform %q is not of the form os/arch or os/arch/variant (for example linux/amd64 or linux/arm64/v8)", s)
 	}
-	p := v1.Platform{OS: parts[0], Architecture: parts[1]}
-	if len(parts) == 3 {
-		p.Variant = parts[2]
-	}
-	return p, nil
+	return *p, nil
 }
 
 // ParseReference parses a tag or digest reference strictly enough to reject

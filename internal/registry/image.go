@@ -161,7 +161,7 @@ func (c *Client) indexChild(ref string, r name.Reference, index v1.Hash, idx v1.
 	}
 	out := &Resolved{Ref: r, Digest: child.Digest, IndexDigest: index.String(), IndexAnn: im.Annotations, Image: img, limits: c.limits()}
 	if child.Platform != nil {
-		out.Platform = platformString(*child.Platform)
+		out.Platform = PlatformString(*child.Platform)
 	} else if out.Platform, err = configPlatform(ref, img); err != nil {
 		return nil, err
 	}
@@ -170,7 +170,7 @@ func (c *Client) indexChild(ref string, r name.Reference, index v1.Hash, idx v1.
 
 // PinnedReference is repository@digest of the resolved image.
 func (res *Resolved) PinnedReference() string {
-	return res.Ref.Context().Name() + "@" + res.Digest.String()
+	return Pin(res.Ref.Context(), res.Digest.String())
 }
 
 // Inspect resolves ref and reads its manifest and config.
@@ -196,12 +196,13 @@ func (res *Resolved) Inspect(ref string) (*Image, error) {
 		return nil, &Error{Kind: KindUnsupported, Ref: ref, Err: fmt.Errorf("the manifest lists %d layers but the config lists %d diff_ids; the image is malformed", len(m.Layers), len(cf.RootFS.DiffIDs))}
 	}
 	repo := res.Ref.Context().Name()
+	pinned := Pin(res.Ref.Context(), res.Digest.String())
 	img := &Image{
 		Reference:       ref,
 		Repository:      repo,
 		Digest:          res.Digest.String(),
 		IndexDigest:     res.IndexDigest,
-		PinnedReference: repo + "@" + res.Digest.String(),
+		PinnedReference: pinned,
 		MediaType:       string(m.MediaType),
 		OS:              cf.OS,
 		Architecture:    cf.Architecture,
@@ -266,19 +267,11 @@ func selectPlatform(im *v1.IndexManifest, want v1.Platform) (v1.Descriptor, erro
 			return d, nil
 		}
 		if p.OS != "unknown" { // attestation manifests carry unknown/unknown
-			available = append(available, platformString(*p))
+			available = append(available, PlatformString(*p))
 		}
 	}
 	sort.Strings(available)
-	return v1.Descriptor{}, fmt.Errorf("the index has no image for platform %s; it has: %s", platformString(want), orNone(available))
-}
-
-func platformString(p v1.Platform) string {
-	s := p.OS + "/" + p.Architecture
-	if p.Variant != "" {
-		s += "/" + p.Variant
-	}
-	return s
+	return v1.Descriptor{}, fmt.Errorf("the index has no image for platform %s; it has: %s", PlatformString(want), orNone(available))
 }
 
 func orNone(s []string) string {

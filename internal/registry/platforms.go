@@ -28,7 +28,7 @@ type Set struct {
 // PinnedReference is the reference pinned to what it resolved to,
 // repository@sha256:….
 func (s *Set) PinnedReference() string {
-	return s.Ref.Context().Name() + "@" + s.Digest.String()
+	return Pin(s.Ref.Context(), s.Digest.String())
 }
 
 // ResolveAll resolves ref once and returns every image a runtime could pick
@@ -91,14 +91,14 @@ func (c *Client) ResolveAll(ctx context.Context, ref string, platforms []string)
 		case !d.MediaType.IsImage() && unpickable:
 			continue // artifacts (signatures, SBOMs) are not runnable images
 		case !d.MediaType.IsImage():
-			return nil, &Error{Kind: KindUnsupported, Ref: ref, Err: fmt.Errorf("the index lists %s for platform %s with media type %q, which is not an image manifest; a runtime choosing by platform could still pull it, so it cannot be left unchecked: push it as an OCI or Docker image manifest", d.Digest, platformString(*d.Platform), d.MediaType)}
+			return nil, &Error{Kind: KindUnsupported, Ref: ref, Err: fmt.Errorf("the index lists %s for platform %s with media type %q, which is not an image manifest; a runtime choosing by platform could still pull it, so it cannot be left unchecked: push it as an OCI or Docker image manifest", d.Digest, PlatformString(*d.Platform), d.MediaType)}
 		case d.Platform != nil && d.Platform.OS == "unknown" && d.Platform.Architecture == "unknown":
 			continue // buildx attestation manifests: no runtime runs them
 		}
 		runnable = append(runnable, d)
 	}
 	if len(runnable) > c.opts.MaxIndexImages {
-		pinned := r.Context().Name() + "@" + desc.Digest.String()
+		pinned := Pin(r.Context(), desc.Digest.String())
 		return nil, NewLimitError(pinned, SettingMaxIndexImages, fmt.Sprint(c.opts.MaxIndexImages),
 			fmt.Sprintf("is an index of %d runnable images, more than %s (%d)", len(runnable), SettingMaxIndexImages, c.opts.MaxIndexImages),
 			"each would be pulled and scanned; raise max_index_images in the provider configuration if the index is expected to be that large", nil)
@@ -137,7 +137,7 @@ func (c *Client) ResolveAll(ctx context.Context, ref string, platforms []string)
 		if !seen[d.Digest] {
 			p := "unknown platform"
 			if d.Platform != nil {
-				p = platformString(*d.Platform)
+				p = PlatformString(*d.Platform)
 			}
 			set.Skipped = append(set.Skipped, p)
 		}
@@ -166,7 +166,7 @@ func configPlatform(ref string, img v1.Image) (string, error) {
 	if cf.OS == "" || cf.Architecture == "" {
 		return "", nil
 	}
-	return platformString(v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}), nil
+	return PlatformString(v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}), nil
 }
 
 // PlatformMatches reports whether the platform have ("os/arch[/variant]")
@@ -195,7 +195,7 @@ func anyMatch(want []v1.Platform, have v1.Platform) bool {
 func joinPlatforms(ps []v1.Platform) string {
 	s := make([]string, len(ps))
 	for i, p := range ps {
-		s[i] = platformString(p)
+		s[i] = PlatformString(p)
 	}
 	return orNone(s)
 }
