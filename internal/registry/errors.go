@@ -71,12 +71,7 @@ func classify(ref, doing string, err error) error {
 
 // HasCode reports whether the registry's answer carries one of codes.
 func HasCode(te *transport.Error, codes ...transport.ErrorCode) bool {
-	for _, d := range te.Errors {
-		if slices.Contains(codes, d.Code) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(te.Errors, func(d transport.Diagnostic) bool { return slices.Contains(codes, d.Code) })
 }
 
 func insecureHost(msg string) string {

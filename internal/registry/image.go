@@ -3,7 +3,8 @@ package registry
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -217,22 +218,16 @@ func (res *Resolved) Inspect(ref string) (*Image, error) {
 	if cf.Created.IsZero() {
 		img.Created = time.Time{}
 	}
-	seen := map[string]bool{}
 	for _, kv := range cf.Config.Env {
 		k, _, _ := strings.Cut(kv, "=")
-		if !seen[k] {
-			seen[k] = true
-			img.EnvNames = append(img.EnvNames, k)
-		}
+		img.EnvNames = append(img.EnvNames, k)
 	}
-	sort.Strings(img.EnvNames)
+	slices.Sort(img.EnvNames)
+	img.EnvNames = slices.Compact(img.EnvNames)
 	if hc := cf.Config.Healthcheck; hc != nil && len(hc.Test) > 0 {
 		img.Healthcheck = hc.Test
 	}
-	for p := range cf.Config.ExposedPorts {
-		img.ExposedPorts = append(img.ExposedPorts, p)
-	}
-	sort.Strings(img.ExposedPorts)
+	img.ExposedPorts = slices.Sorted(maps.Keys(cf.Config.ExposedPorts))
 	for i, l := range m.Layers {
 		img.Layers = append(img.Layers, Layer{Digest: l.Digest.String(), DiffID: cf.RootFS.DiffIDs[i].String(), Size: l.Size, MediaType: string(l.MediaType)})
 		img.Size += l.Size
@@ -270,7 +265,7 @@ func selectPlatform(im *v1.IndexManifest, want v1.Platform) (v1.Descriptor, erro
 			available = append(available, PlatformString(*p))
 		}
 	}
-	sort.Strings(available)
+	slices.Sort(available)
 	return v1.Descriptor{}, fmt.Errorf("the index has no image for platform %s; it has: %s", PlatformString(want), orNone(available))
 }
 

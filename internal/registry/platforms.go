@@ -1,9 +1,10 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"sort"
+	"slices"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -142,16 +143,12 @@ func (c *Client) ResolveAll(ctx context.Context, ref string, platforms []string)
 			set.Skipped = append(set.Skipped, p)
 		}
 	}
-	sort.Strings(set.Skipped)
+	slices.Sort(set.Skipped)
 	if len(set.Images) == 0 {
 		return nil, &Error{Kind: KindUnsupported, Ref: ref, Err: fmt.Errorf("the index %s lists no runnable image manifest (only attestations or other artifacts)", desc.Digest)}
 	}
-	sort.Slice(set.Images, func(i, j int) bool {
-		a, b := set.Images[i], set.Images[j]
-		if a.Platform != b.Platform {
-			return a.Platform < b.Platform
-		}
-		return a.Digest.String() < b.Digest.String()
+	slices.SortFunc(set.Images, func(a, b *Resolved) int {
+		return cmp.Or(cmp.Compare(a.Platform, b.Platform), cmp.Compare(a.Digest.String(), b.Digest.String()))
 	})
 	return set, nil
 }
@@ -184,12 +181,9 @@ func PlatformMatches(want, have string) bool {
 }
 
 func anyMatch(want []v1.Platform, have v1.Platform) bool {
-	for _, w := range want {
-		if w.OS == have.OS && w.Architecture == have.Architecture && (w.Variant == "" || w.Variant == have.Variant) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(want, func(w v1.Platform) bool {
+		return w.OS == have.OS && w.Architecture == have.Architecture && (w.Variant == "" || w.Variant == have.Variant)
+	})
 }
 
 func joinPlatforms(ps []v1.Platform) string {
