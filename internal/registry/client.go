@@ -42,7 +42,9 @@ type Options struct {
 	// to Keychain (authn.DefaultKeychain when nil: the Docker config file and
 	// its credential helpers).
 	Credentials []Credential
-	Keychain    authn.Keychain
+	// Keychain is set only by tests, to an empty keychain, so that no test
+	// reads the developer's Docker config; the provider leaves it nil.
+	Keychain authn.Keychain
 	// InsecureRegistries lists registry hosts (host or host:port) that may be
 	// reached over plain HTTP. Every other registry must speak HTTPS, loopback
 	// included.
@@ -54,11 +56,14 @@ type Options struct {
 	// network flakes; 0 means DefaultMaxRetries, a negative value none.
 	MaxRetries int
 	// RetryBackoff is the first wait between retries; it triples each time.
+	// Only tests set it (to milliseconds, to test retries quickly); the
+	// provider uses DefaultRetryBackoff.
 	RetryBackoff time.Duration
 	// RequestTimeout bounds how long one request may wait for the registry to
 	// start answering, and how long a response body may stall.
 	RequestTimeout time.Duration
-	// Transport is the base HTTP transport (tests inject TLS roots here).
+	// Transport is the base HTTP transport. Only tests set it, to trust an
+	// httptest TLS server's certificate; the provider uses the stall guard.
 	Transport http.RoundTripper
 	// MaxImageLayers bounds the layers of one image pulled through
 	// Resolved.Limited; 0 means DefaultMaxImageLayers.
@@ -75,7 +80,8 @@ type Options struct {
 	// default transport (the stall guard), not to an injected Transport.
 	MinTransferRate int64
 	// TransferRateWindow is how long the rate is averaged over; 0 means
-	// DefaultTransferRateWindow.
+	// DefaultTransferRateWindow. Only tests set it (a short window, to test
+	// a trickling registry quickly); the provider uses the default.
 	TransferRateWindow time.Duration
 }
 
