@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
-	"sort"
+	"slices"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -54,12 +56,7 @@ func randomBytes(seed uint64, n int) []byte {
 }
 
 func sortedNames(m map[string]string) []string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(m))
 }
 
 // debianSet is the fixtures' default packages (openssl and tar have known
@@ -67,7 +64,7 @@ func sortedNames(m map[string]string) []string {
 func debianSet(n int) []fixtures.DebianPackage {
 	out := append([]fixtures.DebianPackage{}, fixtures.DefaultDebianPackages...)
 	out = append(out, debianPackages[:min(n, len(debianPackages))]...)
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	slices.SortFunc(out, func(a, b fixtures.DebianPackage) int { return cmp.Compare(a.Name, b.Name) })
 	return out
 }
 

@@ -15,6 +15,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -263,7 +264,7 @@ provider_installation {
 		if err != nil {
 			return err
 		}
-		if i > 1 && !equalStrings(set, res.grypeSet) {
+		if i > 1 && !slices.Equal(set, res.grypeSet) {
 			return fmt.Errorf("grype reported different findings in repetition %d", i)
 		}
 		res.grypeMatches, res.grypeSet = raw, set
@@ -280,7 +281,7 @@ provider_installation {
 		if err := show(fmt.Sprintf("imagegate-cold-%d-show", i), dirs["tf/big"], "scan", &cold); err != nil {
 			return err
 		}
-		if i > 1 && !equalStrings(uniq(cold.Findings), res.imagegateSet) {
+		if i > 1 && !slices.Equal(uniq(cold.Findings), res.imagegateSet) {
 			return fmt.Errorf("imagegate reported different findings in repetition %d", i)
 		}
 		res.pkgCount, res.imagegateSet = cold.PackageCount, uniq(cold.Findings)
@@ -297,7 +298,7 @@ provider_installation {
 		if err := show(fmt.Sprintf("imagegate-warm-%d-show", i), dirs["tf/big"], "scan", &warm); err != nil {
 			return err
 		}
-		res.warmSame = equalStrings(uniq(warm.Findings), res.imagegateSet) && warm.PackageCount == cold.PackageCount
+		res.warmSame = slices.Equal(uniq(warm.Findings), res.imagegateSet) && warm.PackageCount == cold.PackageCount
 		if !res.warmSame {
 			return fmt.Errorf("the warm plan reported %d packages and %d findings, the cold one %d and %d", warm.PackageCount, len(warm.Findings), cold.PackageCount, len(cold.Findings))
 		}

@@ -3,12 +3,13 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -115,12 +116,7 @@ func secs(d time.Duration) string {
 }
 
 func sortedKeys(m map[string]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return slices.Sorted(maps.Keys(m))
 }
 
 type rendered struct{ console, markdown string }
@@ -212,7 +208,7 @@ func renderReport(o options, r *results) rendered {
 	fmt.Fprintf(&work, "| Findings (unique vulnerability, package, version) | %d | %d |\n", len(r.grypeSet), len(r.imagegateSet))
 	fmt.Fprintf(&work, "| Raw entries (grype `matches`, imagegate `vulnerabilities`) | %d | %d |\n", r.grypeMatches, len(r.imagegateSet))
 	same := "yes"
-	if !equalStrings(r.grypeSet, r.imagegateSet) {
+	if !slices.Equal(r.grypeSet, r.imagegateSet) {
 		same = "**no**"
 	}
 	fmt.Fprintf(&work, "\nSame set of findings from both tools: %s.\n", same)

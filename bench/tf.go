@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 )
 
 // The configurations the benchmark plans. Both use the provider exactly as
@@ -198,25 +198,5 @@ func total(m map[string]int) int {
 }
 
 func uniq(in []string) []string {
-	s := append([]string(nil), in...)
-	sort.Strings(s)
-	var out []string
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+	return slices.Compact(slices.Sorted(slices.Values(in)))
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -32,11 +31,7 @@ func newGate(t *testing.T, regs ...*testutil.Registry) *gate.Gate {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := vulndb.New(vulndb.Config{CacheDir: t.TempDir(), Archive: testutil.VulnDBs(t).Old.Archive, MaxAge: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testutil.OpenVulnDB(t, testutil.VulnDBs(t).Old, vulndb.Config{})
 	return gate.New(c, scan.New(c, db, t.TempDir()), nil)
 }
 

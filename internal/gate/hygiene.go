@@ -56,7 +56,6 @@ type HygieneRequest struct {
 	Reference string
 	// Platform picks the image of an index ("" for the client's default).
 	Platform string
-	Scope    scan.Scope
 }
 
 // HygieneResult is every hygiene check applied to one image, with the
@@ -79,7 +78,7 @@ func (g *Gate) Hygiene(ctx context.Context, req HygieneRequest) (*HygieneResult,
 	if err != nil {
 		return nil, err
 	}
-	sc, err := g.scanner.ScanResolved(ctx, resolved, scan.Request{Scope: req.Scope, LayerFacts: true})
+	sc, err := g.scanner.ScanResolved(ctx, resolved, scan.Request{LayerFacts: true})
 	if err != nil {
 		return nil, err
 	}

@@ -34,11 +34,7 @@ func newGateAt(t *testing.T, now time.Time, reg *testutil.Registry) *gate.Gate {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := vulndb.New(vulndb.Config{CacheDir: t.TempDir(), Archive: testutil.VulnDBs(t).Old.Archive, MaxAge: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testutil.OpenVulnDB(t, testutil.VulnDBs(t).Old, vulndb.Config{})
 	return gate.New(c, scan.New(c, db, t.TempDir()), func() time.Time { return now })
 }
 

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -146,7 +147,7 @@ func TestBaseImage(t *testing.T) {
 				msg += unannotatedNote
 			}
 			want := []Violation{{Rule: RuleBaseImage, Action: ActionStop, CIS: CISBaseImage, Subject: tt.wantSubj, Message: msg}}
-			if d.Passed || !equalViolations(d.Violations, want) {
+			if d.Passed || !slices.Equal(d.Violations, want) {
 				t.Errorf("got  %+v\nwant %+v", d.Violations, want)
 			}
 		})

@@ -10,8 +10,6 @@ import (
 	"time"
 )
 
-func equalViolations(a, b []Violation) bool { return slices.Equal(a, b) }
-
 func subjects(vs []Violation) []string {
 	var out []string
 	for _, v := range vs {
@@ -155,7 +153,7 @@ func TestVulnerabilityMessages(t *testing.T) {
 			rank.CVSS = *tt.f.CVSSScore
 		}
 		want := []Violation{{Rule: RuleVulnerabilities, Action: ActionStop, CIS: CISVulnerabilities, Subject: tt.subj, Message: tt.msg, Finding: rank}}
-		if !equalViolations(d.Violations, want) {
+		if !slices.Equal(d.Violations, want) {
 			t.Errorf("got  %+v\nwant %+v", d.Violations, want)
 		}
 	}
@@ -543,7 +541,7 @@ func TestRegistries(t *testing.T) {
 	d := Evaluate(&Policy{Registries: &RegistryRule{Trusted: []string{"quay.io", "ghcr.io/acme/*"}}}, Facts{Image: Image{Repository: "docker.io/library/alpine"}})
 	want := []Violation{{Rule: RuleRegistries, Action: ActionStop, CIS: "", Subject: "index.docker.io/library/alpine",
 		Message: "repository index.docker.io/library/alpine is not from a trusted registry (trusted: ghcr.io/acme/*, quay.io)"}}
-	if !equalViolations(d.Violations, want) {
+	if !slices.Equal(d.Violations, want) {
 		t.Errorf("got %+v", d.Violations)
 	}
 }

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -210,7 +211,7 @@ func TestEvaluateUser(t *testing.T) {
 			for _, m := range tt.wantMsgs {
 				want = append(want, Violation{Rule: RuleUser, Action: ActionStop, CIS: CISUser, Subject: tt.wantSubj, Message: m})
 			}
-			if d.Passed || !equalViolations(d.Violations, want) {
+			if d.Passed || !slices.Equal(d.Violations, want) {
 				t.Errorf("got %+v (passed %v), want %+v", d.Violations, d.Passed, want)
 			}
 		})

@@ -3,6 +3,7 @@
 package private_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,7 +25,7 @@ func TestCheck(t *testing.T) {
 	}{
 		{dir, 0o700, ""},
 		{dir, 0o755, ""},
-		{dir, 0o775, "can be written by other users (mode -rwxrwxr-x); remove their write access (chmod go-w " + dir + ") or choose another cache_dir"},
+		{dir, 0o775, "can be written by other users (mode -rwxrwxr-x); remove their write access (chmod go-w " + dir + ")"},
 		{dir, 0o757, "can be written by other users"},
 		{file, 0o644, ""},
 		{file, 0o666, "can be written by other users (mode -rw-rw-rw-); remove their write access (chmod go-w " + file + ")"},
@@ -32,16 +33,20 @@ func TestCheck(t *testing.T) {
 		if err := os.Chmod(tc.path, tc.mode); err != nil {
 			t.Fatal(err)
 		}
-		err := private.Check(tc.path, "cache_dir")
+		err := private.Check(tc.path)
 		switch {
 		case tc.want == "" && err != nil:
 			t.Errorf("%s mode %s: %v", tc.path, tc.mode, err)
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 			t.Errorf("%s mode %s: got %v, want an error containing %q", tc.path, tc.mode, err, tc.want)
+		case tc.want != "":
+			if pe, ok := errors.AsType[*private.Error](err); !ok || pe.Reason != private.ReasonWritable || pe.Path != tc.path {
+				t.Errorf("%s mode %s: got %#v, want a *private.Error for writable by others", tc.path, tc.mode, err)
+			}
 		}
 		_ = os.Chmod(tc.path, 0o700)
 	}
-	if err := private.Check(filepath.Join(dir, "missing"), "cache_dir"); !os.IsNotExist(err) {
+	if err := private.Check(filepath.Join(dir, "missing")); !os.IsNotExist(err) {
 		t.Errorf("missing path: got %v, want a not-exist error", err)
 	}
 }
@@ -57,8 +62,11 @@ func TestCheckOtherOwner(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	err := private.Check(path, "sbom_cache_dir")
-	if err == nil || !strings.Contains(err.Error(), "belongs to another user (uid "+uid+"); choose a sbom_cache_dir of your own") {
+	err := private.Check(path)
+	if err == nil || err.Error() != path+" belongs to another user (uid "+uid+")" {
 		t.Errorf("got %v", err)
+	}
+	if pe, ok := errors.AsType[*private.Error](err); !ok || pe.Reason != private.ReasonOwner {
+		t.Errorf("got %#v, want a *private.Error for another owner", err)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -95,8 +94,7 @@ func ParseDestination(reg *registry.Client, s string) (name.Tag, error) {
 	if !ok {
 		return name.Tag{}, fmt.Errorf("destination %q names a digest, but a promotion writes a tag: use registry/repository:tag", s)
 	}
-	last := s[strings.LastIndex(s, "/")+1:]
-	if !strings.Contains(last, ":") {
+	if _, explicit := registry.ExplicitTag(s); !explicit {
 		return name.Tag{}, fmt.Errorf("destination %q names no tag: use registry/repository:tag (write :latest explicitly if that is meant)", s)
 	}
 	return tag, nil

@@ -3,6 +3,7 @@ package provider
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -50,29 +51,117 @@ func registryErrorAt(diags *diag.Diagnostics, err error, refAttr, platformAttr p
 		diags.AddError("Image Read Failed", err.Error())
 		return
 	}
+	d := registryDiagnostic(re.Kind)
 	detail := err.Error()
-	if h := re.Hint(); h != "" {
+	if h := registryHint(err, re.Kind); h != "" {
 		detail += "\n\n" + h
 	}
-	switch re.Kind {
-	case registry.KindInvalidReference:
-		diags.AddAttributeError(refAttr, "Invalid Image Reference", detail)
-	case registry.KindInvalidPlatform:
-		diags.AddAttributeError(platformAttr, "Invalid Platform", detail)
-	case registry.KindPlatform:
-		diags.AddAttributeError(platformAttr, "Platform Not In Image", detail)
-	case registry.KindNotFound:
-		diags.AddAttributeError(refAttr, "Image Not Found", detail)
-	case registry.KindUnauthorized:
-		diags.AddError("Registry Authentication Failed", detail)
-	case registry.KindInsecure:
-		diags.AddError("Plain HTTP Registry Refused", detail)
-	case registry.KindUnreachable:
-		diags.AddError("Registry Unreachable", detail)
-	case registry.KindUnsupported:
-		diags.AddAttributeError(refAttr, "Unsupported Image", detail)
+	switch d.attr {
+	case attrReference:
+		diags.AddAttributeError(refAttr, d.summary, detail)
+	case attrPlatform:
+		diags.AddAttributeError(platformAttr, d.summary, detail)
 	default:
-		diags.AddError("Image Read Failed", detail)
+		diags.AddError(d.summary, detail)
+	}
+}
+
+// attrRole says which of a data source's attributes a failure is about.
+type attrRole int
+
+const (
+	attrNone attrRole = iota
+	attrReference
+	attrPlatform
+)
+
+// kindDiagnostic is how the provider reports one kind of domain failure:
+// the summary, what the user can do, and the attribute at fault.
+type kindDiagnostic struct {
+	summary string
+	hint    string
+	attr    attrRole
+}
+
+// registryDiagnostics says, for each kind of registry failure, what the
+// user sees and can do; the registry package states only the facts.
+var registryDiagnostics = map[registry.Kind]kindDiagnostic{
+	registry.KindInvalidReference: {"Invalid Image Reference", "Use registry/repository:tag or registry/repository@sha256:<64 hex digits>.", attrReference},
+	registry.KindInvalidPlatform:  {"Invalid Platform", "Set platform to one the image provides.", attrPlatform},
+	registry.KindPlatform:         {"Platform Not In Image", "Set platform to one the image provides.", attrPlatform},
+	registry.KindNotFound:         {"Image Not Found", "Check the registry, repository and tag or digest, and that the image was pushed.", attrReference},
+	registry.KindUnauthorized:     {"Registry Authentication Failed", "Check the credentials for this registry in the provider's registry_auth, or in the Docker config file and its credential helpers.", attrNone},
+	registry.KindInsecure:         {"Plain HTTP Registry Refused", "Serve the registry over HTTPS, or list it in the provider's insecure_registries if plain HTTP is intended.", attrNone},
+	registry.KindUnreachable:      {"Registry Unreachable", "Check that the registry address is right and reachable from where Terraform runs; raise request_timeout or max_retries if it is slow.", attrNone},
+	registry.KindUnsupported:      {"Unsupported Image", "", attrReference},
+}
+
+// registryDiagnostic is the report of a registry failure of kind k.
+func registryDiagnostic(k registry.Kind) kindDiagnostic {
+	if d, ok := registryDiagnostics[k]; ok {
+		return d
+	}
+	return kindDiagnostic{summary: "Image Read Failed"}
+}
+
+// registryHint says what to do about err, a registry failure of kind k:
+// for a plain HTTP registry it names the host to allow.
+func registryHint(err error, k registry.Kind) string {
+	if ie, ok := errors.AsType[*registry.InsecureError](err); ok && k == registry.KindInsecure {
+		return fmt.Sprintf("Serve the registry over HTTPS, or, if plain HTTP is intended, add %q to the provider's insecure_registries.", ie.Registry)
+	}
+	return registryDiagnostic(k).hint
+}
+
+// dbUpdateHint is the way to a current database, shared by several hints.
+const dbUpdateHint = "Let the provider download a current database (vulnerability_db.auto_update = true, the default, with update_url reachable), run `grype db update` with the same cache directory, or import an archive with vulnerability_db.archive."
+
+// vulndbHints says, for each kind of database failure, what the user can
+// do; the vulndb package states only the facts.
+var vulndbHints = map[vulndb.Kind]string{
+	vulndb.KindMissing:   dbUpdateHint,
+	vulndb.KindStale:     "The gate will not pass on outdated vulnerability data. " + dbUpdateHint + " Raise vulnerability_db.max_age only if older data is acceptable.",
+	vulndb.KindCorrupt:   "Delete the database directory so it is not trusted again, then install a fresh one. " + dbUpdateHint,
+	vulndb.KindChecksum:  "Delete the database directory so it is not trusted again, then install a fresh one. " + dbUpdateHint,
+	vulndb.KindSchema:    "Delete the database directory so it is not trusted again, then install a fresh one. " + dbUpdateHint,
+	vulndb.KindUntrusted: "The vulnerability database directory is a trust boundary: whoever can write it decides what the gate finds. Make vulnerability_db.cache_dir, its 6/ directory and 6/vulnerability.db owned by the user running Terraform and writable by no one else (chmod go-w), or point cache_dir at a private directory of your own.",
+	vulndb.KindFuture:    "A build time in the future means this machine's clock is wrong or the database was tampered with. Check the clock (NTP); if it is right, delete the database directory so it is not trusted again, then install a fresh one. " + dbUpdateHint,
+	vulndb.KindUpdate:    "Check that vulnerability_db.update_url is reachable from where Terraform runs (and ca_cert, if it uses a private CA), or set require_update_check = false to fall back to the installed database when the check fails.",
+}
+
+// vulndbHint says how to fix a database failure of kind k.
+func vulndbHint(k vulndb.Kind) string {
+	if h, ok := vulndbHints[k]; ok {
+		return h
+	}
+	return "Check the vulnerability_db settings of the provider."
+}
+
+// sbomCacheHint follows the scan warning of an SBOM cache that is not used.
+const sbomCacheHint = "Set the provider's sbom_cache_dir to a directory of your own that no other user can write."
+
+// withWarningHint adds what to do to a scan warning that the scan package
+// states as a fact.
+func withWarningHint(w string) string {
+	if strings.HasPrefix(w, scan.CacheUnused) {
+		return w + " " + sbomCacheHint
+	}
+	return w
+}
+
+// requestError reports a scan request that cannot be served as asked, on
+// the attribute at fault.
+func requestError(diags *diag.Diagnostics, reqErr *scan.RequestError) {
+	switch reqErr.Kind {
+	case scan.RequestSBOMOfIndex:
+		first := "os/arch"
+		if len(reqErr.Platforms) > 0 {
+			first = reqErr.Platforms[0]
+		}
+		diags.AddAttributeError(path.Root("sbom_format"), "Invalid Scan Request",
+			fmt.Sprintf("sbom_format needs one image: %v. Select one with platforms = [%q] to get its SBOM.", reqErr, first))
+	default:
+		diags.AddError("Invalid Scan Request", reqErr.Error()+".")
 	}
 }
 
@@ -92,11 +181,11 @@ func scanErrorAt(diags *diag.Diagnostics, ref string, err error, refAttr, platfo
 		if !dbErr.Built.IsZero() {
 			detail += fmt.Sprintf(" (database built %s)", dbErr.Built.UTC().Format(time.RFC3339))
 		}
-		diags.AddError("Vulnerability Database Unusable", detail+".\n\n"+dbErr.Hint())
+		diags.AddError("Vulnerability Database Unusable", detail+".\n\n"+vulndbHint(dbErr.Kind))
 		return
 	}
 	if reqErr, ok := errors.AsType[*scan.RequestError](err); ok {
-		diags.AddAttributeError(path.Root(reqErr.Attribute), "Invalid Scan Request", reqErr.Error()+".")
+		requestError(diags, reqErr)
 		return
 	}
 	if _, ok := errors.AsType[*registry.Error](err); ok {
@@ -120,6 +209,7 @@ func uniqueWarnings(results ...*scan.Result) []string {
 	out := []string{}
 	for _, r := range results {
 		for _, w := range r.Warnings {
+			w = withWarningHint(w)
 			if !seen[w] {
 				seen[w] = true
 				out = append(out, w)

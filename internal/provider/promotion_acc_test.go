@@ -38,11 +38,7 @@ func oldFindings(t *testing.T, reg *testutil.Registry, ref string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := vulndb.New(vulndb.Config{CacheDir: t.TempDir(), Archive: testutil.VulnDBs(t).Old.Archive, MaxAge: 24 * time.Hour * 365 * 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testutil.OpenVulnDB(t, testutil.VulnDBs(t).Old, vulndb.Config{MaxAge: 24 * time.Hour * 365 * 10})
 	res, err := scan.New(c, db, t.TempDir()).Scan(context.Background(), scan.Request{Reference: ref})
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"github.com/imagegate/terraform-provider-imagegate/internal/gate"
 	"github.com/imagegate/terraform-provider-imagegate/internal/policy"
 	"github.com/imagegate/terraform-provider-imagegate/internal/promote"
+	"github.com/imagegate/terraform-provider-imagegate/internal/registry"
 )
 
 var (
@@ -203,7 +204,7 @@ func (r *promotionResource) resolve(ctx context.Context, m *promotionModel, diag
 	digest := set.Digest.String()
 	return &planned{
 		source: set.Ref.Context().Digest(digest), dest: dest, policy: pol, id: id, digest: digest,
-		destRef: dest.Context().Name() + "@" + digest,
+		destRef: registry.Pin(dest.Context(), digest),
 	}
 }
 
@@ -449,12 +450,12 @@ func (r *promotionResource) Delete(ctx context.Context, req resource.DeleteReque
 func (r *promotionResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	tag, digest, ok := strings.Cut(req.ID, "@")
 	d, err := name.NewDigest(req.ID, name.WeakValidation)
-	if !ok || err != nil || !strings.Contains(tag[strings.LastIndex(tag, "/")+1:], ":") {
+	if _, explicit := registry.ExplicitTag(tag); !ok || err != nil || !explicit {
 		resp.Diagnostics.AddError("Invalid Import Id", fmt.Sprintf("%q is not registry/repository:tag@sha256:<64 hex digits>: import a promotion by its destination tag and the digest it holds.", req.ID))
 		return
 	}
 	for attrName, v := range map[string]any{
-		"id": req.ID, "destination": tag, "digest": digest, "destination_reference": d.Context().Name() + "@" + digest,
+		"id": req.ID, "destination": tag, "digest": digest, "destination_reference": registry.Pin(d.Context(), digest),
 		"copy_signatures": true, "keep_on_destroy": true,
 	} {
 		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(attrName), v)...)

@@ -13,6 +13,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/imagegate/terraform-provider-imagegate/internal/registry"
 )
 
 func referenceAttribute() schema.StringAttribute {
@@ -117,8 +119,14 @@ func (v refValidator) ValidateString(ctx context.Context, req validator.StringRe
 	if v.tag {
 		if strings.Contains(s, "@") {
 			err = fmt.Errorf("a digest cannot be written to")
-		} else {
-			_, err = name.NewTag(s, name.StrictValidation)
+		} else if _, err = name.NewTag(s, name.StrictValidation); err != nil {
+			// A valid reference without a tag: say so rather than quote the
+			// strict parser's "tag must be at least 1 characters".
+			if _, perr := registry.Repository(s); perr == nil {
+				if _, explicit := registry.ExplicitTag(s); !explicit {
+					err = fmt.Errorf("it names no tag: use registry/repository:tag (write :latest explicitly if that is meant)")
+				}
+			}
 		}
 	} else {
 		_, err = name.ParseReference(s, name.WeakValidation)

@@ -42,7 +42,9 @@ type Options struct {
 	// to Keychain (authn.DefaultKeychain when nil: the Docker config file and
 	// its credential helpers).
 	Credentials []Credential
-	Keychain    authn.Keychain
+	// Keychain is set only by tests, to an empty keychain, so that no test
+	// reads the developer's Docker config; the provider leaves it nil.
+	Keychain authn.Keychain
 	// CloudKeychains serve a registry of their own cloud (chosen by host,
 	// see CloudOf) when neither Credentials nor Keychain has a credential
 	// for it; nil means DefaultCloudKeychains.
@@ -58,11 +60,14 @@ type Options struct {
 	// network flakes; 0 means DefaultMaxRetries, a negative value none.
 	MaxRetries int
 	// RetryBackoff is the first wait between retries; it triples each time.
+	// Only tests set it (to milliseconds, to test retries quickly); the
+	// provider uses DefaultRetryBackoff.
 	RetryBackoff time.Duration
 	// RequestTimeout bounds how long one request may wait for the registry to
 	// start answering, and how long a response body may stall.
 	RequestTimeout time.Duration
-	// Transport is the base HTTP transport (tests inject TLS roots here).
+	// Transport is the base HTTP transport. Only tests set it, to trust an
+	// httptest TLS server's certificate; the provider uses the stall guard.
 	Transport http.RoundTripper
 	// MaxImageLayers bounds the layers of one image pulled through
 	// Resolved.Limited; 0 means DefaultMaxImageLayers.
@@ -79,7 +84,8 @@ type Options struct {
 	// default transport (the stall guard), not to an injected Transport.
 	MinTransferRate int64
 	// TransferRateWindow is how long the rate is averaged over; 0 means
-	// DefaultTransferRateWindow.
+	// DefaultTransferRateWindow. Only tests set it (a short window, to test
+	// a trickling registry quickly); the provider uses the default.
 	TransferRateWindow time.Duration
 }
 
@@ -147,15 +153,14 @@ func New(opts Options) (*Client, error) {
 
 // ParsePlatform parses "os/arch[/variant]".
 func ParsePlatform(s string) (v1.Platform, error) {
-	parts := strings.Split(s, "/")
-	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" || (len(parts) == 3 && parts[2] == "") {
+	p, err := v1.ParsePlatform(s)
+	// go-containerregistry accepts "linux", "linux//v8", "linux/amd64/" and
+	// an OS version after ":"; a platform setting names os and arch.
+	if err != nil || s != strings.TrimSpace(s) || p.OS == "" || p.Architecture == "" || p.OSVersion != "" || strings.Contains(s, ":") ||
+		(strings.Count(s, "/") == 2 && p.Variant == "") {
 		return v1.Platform{}, fmt.Errorf("platform %q is not of the form os/arch or os/arch/variant (for example linux/amd64 or linux/arm64/v8)", s)
 	}
-	p := v1.Platform{OS: parts[0], Architecture: parts[1]}
-	if len(parts) == 3 {
-		p.Variant = parts[2]
-	}
-	return p, nil
+	return *p, nil
 }
 
 // ParseReference parses a tag or digest reference strictly enough to reject
@@ -223,7 +228,7 @@ func isPlainHTTPAnswer(err error) bool {
 type InsecureError struct{ Registry string }
 
 func (e *InsecureError) Error() string {
-	return fmt.Sprintf("registry %s answered over plain HTTP, which is refused: images must come over a secure channel (HTTPS); to allow this registry deliberately, add %q to the provider's insecure_registries", e.Registry, e.Registry)
+	return fmt.Sprintf("registry %s answered over plain HTTP, which is refused: images must come over a secure channel (HTTPS)", e.Registry)
 }
 
 // newTransport is go-containerregistry's default transport with a bound on

@@ -39,25 +39,6 @@ type Error struct {
 func (e *Error) Error() string { return fmt.Sprintf("%s: %v", e.Ref, e.Err) }
 func (e *Error) Unwrap() error { return e.Err }
 
-// Hint says what a user can do about the error.
-func (e *Error) Hint() string {
-	switch e.Kind {
-	case KindInvalidReference:
-		return "Use registry/repository:tag or registry/repository@sha256:<64 hex digits>."
-	case KindNotFound:
-		return "Check the registry, repository and tag or digest, and that the image was pushed."
-	case KindUnauthorized:
-		return "Check the credentials for this registry in the provider's registry_auth, or in the Docker config file and its credential helpers."
-	case KindInsecure:
-		return "Serve the registry over HTTPS, or list it in the provider's insecure_registries if plain HTTP is intended."
-	case KindUnreachable:
-		return "Check that the registry address is right and reachable from where Terraform runs; raise request_timeout or max_retries if it is slow."
-	case KindPlatform, KindInvalidPlatform:
-		return "Set platform to one the image provides."
-	}
-	return ""
-}
-
 func classify(ref, doing string, err error) error {
 	var ie *InsecureError
 	if errors.As(err, &ie) || strings.Contains(err.Error(), "answered over plain HTTP") {
@@ -90,12 +71,7 @@ func classify(ref, doing string, err error) error {
 
 // HasCode reports whether the registry's answer carries one of codes.
 func HasCode(te *transport.Error, codes ...transport.ErrorCode) bool {
-	for _, d := range te.Errors {
-		if slices.Contains(codes, d.Code) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(te.Errors, func(d transport.Diagnostic) bool { return slices.Contains(codes, d.Code) })
 }
 
 func insecureHost(msg string) string {

@@ -3,7 +3,8 @@ package registry
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -168,7 +169,7 @@ func (c *Client) indexChild(ref string, r name.Reference, index v1.Hash, idx v1.
 	}
 	out := &Resolved{Ref: r, Digest: child.Digest, IndexDigest: index.String(), IndexAnn: im.Annotations, Image: img, limits: c.limits()}
 	if child.Platform != nil {
-		out.Platform = platformString(*child.Platform)
+		out.Platform = PlatformString(*child.Platform)
 	} else if out.Platform, err = configPlatform(ref, img); err != nil {
 		return nil, err
 	}
@@ -177,7 +178,7 @@ func (c *Client) indexChild(ref string, r name.Reference, index v1.Hash, idx v1.
 
 // PinnedReference is repository@digest of the resolved image.
 func (res *Resolved) PinnedReference() string {
-	return res.Ref.Context().Name() + "@" + res.Digest.String()
+	return Pin(res.Ref.Context(), res.Digest.String())
 }
 
 // Inspect resolves ref and reads its manifest and config.
@@ -203,12 +204,13 @@ func (res *Resolved) Inspect(ref string) (*Image, error) {
 		return nil, &Error{Kind: KindUnsupported, Ref: ref, Err: fmt.Errorf("the manifest lists %d layers but the config lists %d diff_ids; the image is malformed", len(m.Layers), len(cf.RootFS.DiffIDs))}
 	}
 	repo := res.Ref.Context().Name()
+	pinned := Pin(res.Ref.Context(), res.Digest.String())
 	img := &Image{
 		Reference:       ref,
 		Repository:      repo,
 		Digest:          res.Digest.String(),
 		IndexDigest:     res.IndexDigest,
-		PinnedReference: repo + "@" + res.Digest.String(),
+		PinnedReference: pinned,
 		MediaType:       string(m.MediaType),
 		OS:              cf.OS,
 		Architecture:    cf.Architecture,
@@ -223,22 +225,16 @@ func (res *Resolved) Inspect(ref string) (*Image, error) {
 	if cf.Created.IsZero() {
 		img.Created = time.Time{}
 	}
-	seen := map[string]bool{}
 	for _, kv := range cf.Config.Env {
 		k, _, _ := strings.Cut(kv, "=")
-		if !seen[k] {
-			seen[k] = true
-			img.EnvNames = append(img.EnvNames, k)
-		}
+		img.EnvNames = append(img.EnvNames, k)
 	}
-	sort.Strings(img.EnvNames)
+	slices.Sort(img.EnvNames)
+	img.EnvNames = slices.Compact(img.EnvNames)
 	if hc := cf.Config.Healthcheck; hc != nil && len(hc.Test) > 0 {
 		img.Healthcheck = hc.Test
 	}
-	for p := range cf.Config.ExposedPorts {
-		img.ExposedPorts = append(img.ExposedPorts, p)
-	}
-	sort.Strings(img.ExposedPorts)
+	img.ExposedPorts = slices.Sorted(maps.Keys(cf.Config.ExposedPorts))
 	for i, l := range m.Layers {
 		img.Layers = append(img.Layers, Layer{Digest: l.Digest.String(), DiffID: cf.RootFS.DiffIDs[i].String(), Size: l.Size, MediaType: string(l.MediaType)})
 		img.Size += l.Size
@@ -273,19 +269,11 @@ func selectPlatform(im *v1.IndexManifest, want v1.Platform) (v1.Descriptor, erro
 			return d, nil
 		}
 		if p.OS != "unknown" { // attestation manifests carry unknown/unknown
-			available = append(available, platformString(*p))
+			available = append(available, PlatformString(*p))
 		}
 	}
-	sort.Strings(available)
-	return v1.Descriptor{}, fmt.Errorf("the index has no image for platform %s; it has: %s", platformString(want), orNone(available))
-}
-
-func platformString(p v1.Platform) string {
-	s := p.OS + "/" + p.Architecture
-	if p.Variant != "" {
-		s += "/" + p.Variant
-	}
-	return s
+	slices.Sort(available)
+	return v1.Descriptor{}, fmt.Errorf("the index has no image for platform %s; it has: %s", PlatformString(want), orNone(available))
 }
 
 func orNone(s []string) string {

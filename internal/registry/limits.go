@@ -85,7 +85,7 @@ func (c *Client) limits() limits {
 // count and uncompressed size applied to its layers. Each call counts from
 // zero: call it once per pull.
 func (res *Resolved) Limited() v1.Image {
-	name := res.Ref.Context().Name() + "@" + res.Digest.String()
+	name := Pin(res.Ref.Context(), res.Digest.String())
 	l := res.limits
 	if l.maxLayers <= 0 {
 		l.maxLayers = DefaultMaxImageLayers

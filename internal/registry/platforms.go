@@ -1,9 +1,10 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -31,7 +32,7 @@ type Set struct {
 // PinnedReference is the reference pinned to what it resolved to,
 // repository@sha256:….
 func (s *Set) PinnedReference() string {
-	return s.Ref.Context().Name() + "@" + s.Digest.String()
+	return Pin(s.Ref.Context(), s.Digest.String())
 }
 
 // ResolveAll resolves ref once and returns every image a runtime could pick
@@ -95,14 +96,14 @@ func (c *Client) ResolveAll(ctx context.Context, ref string, platforms []string)
 		case !d.MediaType.IsImage() && unpickable:
 			continue // artifacts (signatures, SBOMs) are not runnable images
 		case !d.MediaType.IsImage():
-			return nil, &Error{Kind: KindUnsupported, Ref: ref, Err: fmt.Errorf("the index lists %s for platform %s with media type %q, which is not an image manifest; a runtime choosing by platform could still pull it, so it cannot be left unchecked: push it as an OCI or Docker image manifest", d.Digest, platformString(*d.Platform), d.MediaType)}
+			return nil, &Error{Kind: KindUnsupported, Ref: ref, Err: fmt.Errorf("the index lists %s for platform %s with media type %q, which is not an image manifest; a runtime choosing by platform could still pull it, so it cannot be left unchecked: push it as an OCI or Docker image manifest", d.Digest, PlatformString(*d.Platform), d.MediaType)}
 		case d.Platform != nil && d.Platform.OS == "unknown" && d.Platform.Architecture == "unknown":
 			continue // buildx attestation manifests: no runtime runs them
 		}
 		runnable = append(runnable, d)
 	}
 	if len(runnable) > c.opts.MaxIndexImages {
-		pinned := r.Context().Name() + "@" + desc.Digest.String()
+		pinned := Pin(r.Context(), desc.Digest.String())
 		return nil, NewLimitError(pinned, SettingMaxIndexImages, fmt.Sprint(c.opts.MaxIndexImages),
 			fmt.Sprintf("is an index of %d runnable images, more than %s (%d)", len(runnable), SettingMaxIndexImages, c.opts.MaxIndexImages),
 			"each would be pulled and scanned; raise max_index_images in the provider configuration if the index is expected to be that large", nil)
@@ -141,21 +142,17 @@ func (c *Client) ResolveAll(ctx context.Context, ref string, platforms []string)
 		if !seen[d.Digest] {
 			p := "unknown platform"
 			if d.Platform != nil {
-				p = platformString(*d.Platform)
+				p = PlatformString(*d.Platform)
 			}
 			set.Skipped = append(set.Skipped, p)
 		}
 	}
-	sort.Strings(set.Skipped)
+	slices.Sort(set.Skipped)
 	if len(set.Images) == 0 {
 		return nil, &Error{Kind: KindUnsupported, Ref: ref, Err: fmt.Errorf("the index %s lists no runnable image manifest (only attestations or other artifacts)", desc.Digest)}
 	}
-	sort.Slice(set.Images, func(i, j int) bool {
-		a, b := set.Images[i], set.Images[j]
-		if a.Platform != b.Platform {
-			return a.Platform < b.Platform
-		}
-		return a.Digest.String() < b.Digest.String()
+	slices.SortFunc(set.Images, func(a, b *Resolved) int {
+		return cmp.Or(cmp.Compare(a.Platform, b.Platform), cmp.Compare(a.Digest.String(), b.Digest.String()))
 	})
 	log := obs.From(ctx, obs.Registry)
 	log.Info("resolved image reference", "reference", ref, "digest", desc.Digest.String(), "index", true, "platforms", len(set.Images), "skipped", strings.Join(set.Skipped, ", "))
@@ -175,7 +172,7 @@ func configPlatform(ref string, img v1.Image) (string, error) {
 	if cf.OS == "" || cf.Architecture == "" {
 		return "", nil
 	}
-	return platformString(v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}), nil
+	return PlatformString(v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}), nil
 }
 
 // PlatformMatches reports whether the platform have ("os/arch[/variant]")
@@ -193,18 +190,15 @@ func PlatformMatches(want, have string) bool {
 }
 
 func anyMatch(want []v1.Platform, have v1.Platform) bool {
-	for _, w := range want {
-		if w.OS == have.OS && w.Architecture == have.Architecture && (w.Variant == "" || w.Variant == have.Variant) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(want, func(w v1.Platform) bool {
+		return w.OS == have.OS && w.Architecture == have.Architecture && (w.Variant == "" || w.Variant == have.Variant)
+	})
 }
 
 func joinPlatforms(ps []v1.Platform) string {
 	s := make([]string, len(ps))
 	for i, p := range ps {
-		s[i] = platformString(p)
+		s[i] = PlatformString(p)
 	}
 	return orNone(s)
 }

@@ -157,8 +157,12 @@ func TestPlainHTTPRefusedUnlessListed(t *testing.T) {
 	reg.Push(t, "app:v1", testutil.RandomImage(t, 1, v1.Config{}))
 	c := newClient(t, registry.Options{MaxRetries: -1})
 	_, err := c.Inspect(context.Background(), reg.Ref("app:v1"), "")
-	if kindOf(t, err) != registry.KindInsecure || !strings.Contains(err.Error(), "insecure_registries") || !strings.Contains(err.Error(), reg.Host) {
+	if kindOf(t, err) != registry.KindInsecure || !strings.Contains(err.Error(), "answered over plain HTTP, which is refused") || !strings.Contains(err.Error(), reg.Host) {
 		t.Fatalf("plain HTTP not refused clearly: %v", err)
+	}
+	// The provider names the setting (insecure_registries); it needs the host.
+	if ie, ok := errors.AsType[*registry.InsecureError](err); !ok || ie.Registry != reg.Host {
+		t.Fatalf("no *InsecureError naming %s: %#v", reg.Host, err)
 	}
 }
 

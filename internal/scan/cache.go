@@ -137,22 +137,26 @@ func NewCache(dir string) *Cache { return &Cache{dir: dir} }
 func (c *Cache) untrusted() error {
 	c.checkOnce.Do(func() {
 		if c.dir == "" {
-			c.checkErr = errors.New("no SBOM cache directory is configured: set the provider's sbom_cache_dir")
+			c.checkErr = errors.New("no SBOM cache directory is configured")
 			return
 		}
 		if err := os.MkdirAll(c.dir, 0o700); err != nil {
 			c.checkErr = fmt.Errorf("creating the SBOM cache directory %s: %w", c.dir, err)
 			return
 		}
-		c.checkErr = private.Check(c.dir, "sbom_cache_dir")
+		c.checkErr = private.Check(c.dir)
 	})
 	return c.checkErr
 }
 
+// CacheUnused starts the scan warning of an SBOM cache that is not used,
+// so the provider can say which setting chooses the directory.
+const CacheUnused = "The SBOM cache is not used"
+
 // Warning says why the cache is not used, or "".
 func (c *Cache) Warning() string {
 	if err := c.untrusted(); err != nil {
-		return fmt.Sprintf("The SBOM cache is not used, so every plan pulls and catalogs the image again: %v.", err)
+		return fmt.Sprintf("%s, so every plan pulls and catalogs the image again: %v.", CacheUnused, err)
 	}
 	return ""
 }

@@ -2,7 +2,7 @@ package scan
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,7 +62,7 @@ func (g *guard) err() error {
 		return nil
 	}
 	errs := append([]string(nil), g.errs...)
-	sort.Strings(errs)
+	slices.Sort(errs)
 	if len(errs) == 1 {
 		return fmt.Errorf("%s", errs[0])
 	}

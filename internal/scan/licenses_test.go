@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -127,7 +128,7 @@ func TestLicensesOnlyWhenAnSBOMIsAskedFor(t *testing.T) {
 	if second.Cached || e.reg.BlobRequests() == 0 {
 		t.Errorf("an SBOM request on an entry without licenses was answered from the cache (cached %v, blob requests %d)", second.Cached, e.reg.BlobRequests())
 	}
-	if got := syftLicenses(t, []byte(second.SBOM), "tar"); !contains(got, "MIT") {
+	if got := syftLicenses(t, []byte(second.SBOM), "tar"); !slices.Contains(got, "MIT") {
 		t.Errorf("syft-json licenses of tar = %q, want MIT", got)
 	}
 	if !sameFindings(first, second) {

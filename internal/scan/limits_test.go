@@ -34,11 +34,7 @@ func limitedScanner(t *testing.T, e *env, host string, opts registry.Options, sc
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := vulndb.New(vulndb.Config{CacheDir: e.dbDir, Archive: testutil.VulnDBs(t).Old.Archive, MaxAge: time.Hour, ValidateChecksum: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
+	m := testutil.OpenVulnDB(t, testutil.VulnDBs(t).Old, vulndb.Config{CacheDir: e.dbDir, ValidateChecksum: true})
 	return scan.New(c, m, e.cacheDir, scanOpts...)
 }
 

@@ -6,7 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -123,12 +123,5 @@ func runGrype(t *testing.T, bin, dbDir, target string) []string {
 }
 
 func uniq(in []string) []string {
-	sort.Strings(in)
-	var out []string
-	for i, s := range in {
-		if i == 0 || s != in[i-1] {
-			out = append(out, s)
-		}
-	}
-	return out
+	return slices.Compact(slices.Sorted(slices.Values(in)))
 }

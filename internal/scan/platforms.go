@@ -34,10 +34,21 @@ func (r *SetResult) Scans() []*Result {
 	return out
 }
 
+// RequestKind says what in a request cannot be served.
+type RequestKind int
+
+// The kinds of RequestError.
+const (
+	// RequestSBOMOfIndex asks for one SBOM of several platforms.
+	RequestSBOMOfIndex RequestKind = iota + 1
+)
+
 // RequestError is a request that cannot be served as asked, whatever the
-// image and the database: Attribute names the setting at fault.
+// image and the database: Kind says what is at fault, Platforms lists the
+// image's platforms for RequestSBOMOfIndex.
 type RequestError struct {
-	Attribute string
+	Kind      RequestKind
+	Platforms []string
 	Err       error
 }
 
@@ -57,7 +68,11 @@ func (s *Scanner) ScanAll(ctx context.Context, req Request, platforms []string) 
 		return nil, err
 	}
 	if req.SBOMFormat != "" && len(set.Images) > 1 {
-		return nil, &RequestError{Attribute: "sbom_format", Err: fmt.Errorf("sbom_format needs one image, but %s is an index of %d platforms: select one with platforms = [\"%s\"] to get its SBOM", req.Reference, len(set.Images), set.Images[0].Platform)}
+		platforms := make([]string, len(set.Images))
+		for i, r := range set.Images {
+			platforms[i] = r.Platform
+		}
+		return nil, &RequestError{Kind: RequestSBOMOfIndex, Platforms: platforms, Err: fmt.Errorf("an SBOM describes one image, but %s is an index of %d platforms", req.Reference, len(set.Images))}
 	}
 	out := &SetResult{Digest: set.Digest.String(), PinnedReference: set.PinnedReference(), Index: set.Index}
 	for _, r := range set.Images {

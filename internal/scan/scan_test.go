@@ -139,7 +139,7 @@ func TestScanFindsOSAndLanguagePackages(t *testing.T) {
 		if w.fixedIn != "" && (len(v.FixedIn) != 1 || v.FixedIn[0] != w.fixedIn) {
 			t.Errorf("%s: fixed in %v", v.ID, v.FixedIn)
 		}
-		if w.alias != "" && !contains(v.Aliases, w.alias) {
+		if w.alias != "" && !slices.Contains(v.Aliases, w.alias) {
 			t.Errorf("%s: aliases %v lack %s", v.ID, v.Aliases, w.alias)
 		}
 		if v.LayerDigest != layers[w.layer] {
@@ -166,10 +166,6 @@ func TestScanFindsOSAndLanguagePackages(t *testing.T) {
 	if !strings.HasPrefix(res.DB.SchemaVersion, "v6") || res.DB.Built.IsZero() || res.DB.Checksum == "" {
 		t.Errorf("db status %+v", res.DB)
 	}
-}
-
-func contains(list []string, s string) bool {
-	return slices.Contains(list, s)
 }
 
 func TestScopeAllLayersFindsDeletedPackages(t *testing.T) {

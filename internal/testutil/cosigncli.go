@@ -5,12 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -101,11 +102,7 @@ func CosignPublicKeyPath(keyPath string) string {
 func CosignSign(t testing.TB, keyPath, ref string, classic bool, annotations map[string]string) {
 	t.Helper()
 	args := append([]string{"sign"}, cosignSignFlags(keyPath, classic)...)
-	keys := make([]string, 0, len(annotations))
-	for k := range annotations {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(annotations))
 	for _, k := range keys {
 		args = append(args, "-a", k+"="+annotations[k])
 	}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -173,7 +173,7 @@ func checkRegistryLayout(t *testing.T, r *testutil.Registry, digest name.Digest,
 	if err != nil {
 		t.Fatal(err)
 	}
-	sort.Strings(tags)
+	slices.Sort(tags)
 	idx, err := remote.Referrers(digest)
 	if err != nil {
 		t.Fatalf("listing referrers of %s: %v", digest, err)
@@ -225,7 +225,7 @@ func checkRegistryLayout(t *testing.T, r *testutil.Registry, digest name.Digest,
 		}
 		predicateTypes = append(predicateTypes, m.Annotations["dev.sigstore.bundle.predicateType"])
 	}
-	sort.Strings(predicateTypes)
+	slices.Sort(predicateTypes)
 	if want := []string{testPredicateType, cosignSignType}; fmt.Sprint(predicateTypes) != fmt.Sprint(want) {
 		t.Errorf("referrers have predicate types %v, want %v", predicateTypes, want)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/imagegate/terraform-provider-imagegate/internal/fixtures"
+	"github.com/imagegate/terraform-provider-imagegate/internal/vulndb"
 )
 
 // Databases are real grype v6 databases built once per test binary: Old
@@ -56,4 +57,25 @@ func CleanupVulnDBs() {
 	if dbDir != "" {
 		_ = os.RemoveAll(dbDir) // best effort: the process is ending
 	}
+}
+
+// OpenVulnDB returns a database manager over built, closed when the test
+// ends. cfg's Archive is built's; an empty CacheDir is a fresh temporary
+// directory and a zero MaxAge is an hour, so a test sets only what it is
+// about.
+func OpenVulnDB(tb testing.TB, built *fixtures.BuiltDB, cfg vulndb.Config) *vulndb.Manager {
+	tb.Helper()
+	cfg.Archive = built.Archive
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = tb.TempDir()
+	}
+	if cfg.MaxAge == 0 {
+		cfg.MaxAge = time.Hour
+	}
+	m, err := vulndb.New(cfg)
+	if err != nil {
+		tb.Fatalf("opening the test vulnerability database %s: %v", built.Archive, err)
+	}
+	tb.Cleanup(func() { m.Close() })
+	return m
 }

@@ -65,8 +65,12 @@ type material struct {
 func fetch(ctx context.Context, reg *registry.Client, digest name.Digest) ([]material, error) {
 	opts := reg.RemoteOptions(ctx)
 	var out []material
-	for _, suffix := range []string{ociremote.SignatureTagSuffix, ociremote.AttestationTagSuffix} {
-		ms, err := fetchClassic(digest, suffix, opts)
+	for _, tagOf := range []func(name.Reference, ...ociremote.Option) (name.Tag, error){ociremote.SignatureTag, ociremote.AttestationTag} {
+		tag, err := tagOf(digest, ociremote.WithTargetRepository(digest.Context()))
+		if err != nil {
+			return nil, fmt.Errorf("naming the attachments of %s: %w", digest, err)
+		}
+		ms, err := fetchClassic(tag, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -79,14 +83,9 @@ func fetch(ctx context.Context, reg *registry.Client, digest name.Digest) ([]mat
 	return append(out, ms...), nil
 }
 
-// fetchClassic reads the sha256-<hex>.<suffix> manifest: one signature
-// per layer.
-func fetchClassic(digest name.Digest, suffix string, opts []remote.Option) ([]material, error) {
-	h, err := v1.NewHash(digest.DigestStr())
-	if err != nil {
-		return nil, fmt.Errorf("digest %s: %w", digest, err)
-	}
-	tag := digest.Context().Tag(fmt.Sprintf("%s-%s.%s", h.Algorithm, h.Hex, suffix))
+// fetchClassic reads cosign's sha256-<hex>.sig or .att manifest, tag: one
+// signature per layer.
+func fetchClassic(tag name.Tag, opts []remote.Option) ([]material, error) {
 	sigs, err := ociremote.Signatures(tag, ociremote.WithRemoteOptions(opts...))
 	if err != nil {
 		return nil, registry.Classify(tag.String(), "reading cosign signatures", err)
@@ -95,8 +94,9 @@ func fetchClassic(digest name.Digest, suffix string, opts []remote.Option) ([]ma
 	if err != nil {
 		return nil, registry.Classify(tag.String(), "reading cosign signatures", err)
 	}
+	attestation := strings.HasSuffix(tag.TagStr(), "."+ociremote.AttestationTagSuffix)
 	what := "signatures"
-	if suffix == ociremote.AttestationTagSuffix {
+	if attestation {
 		what = "attestations"
 	}
 	if n := len(m.Layers); n > MaxSignatures {
@@ -114,7 +114,7 @@ func fetchClassic(digest name.Digest, suffix string, opts []remote.Option) ([]ma
 	out := make([]material, 0, len(list))
 	for i, s := range list {
 		out = append(out, material{
-			format: FormatClassic, sig: s, attestation: suffix == ociremote.AttestationTagSuffix,
+			format: FormatClassic, sig: s, attestation: attestation,
 			where: fmt.Sprintf("%s layer %d", tag.TagStr(), i),
 		})
 	}

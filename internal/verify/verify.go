@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -507,7 +508,7 @@ func dockerReferenceClaim(digest name.Digest, claimed string) error {
 // annotationClaims requires each annotation to be present with exactly the
 // expected value.
 func (c *compiled) annotationClaims(have map[string]any) error {
-	for _, k := range sortedKeys(c.Annotations) {
+	for _, k := range slices.Sorted(maps.Keys(c.Annotations)) {
 		want := c.Annotations[k]
 		got, ok := have[k]
 		switch {
@@ -523,13 +524,4 @@ func (c *compiled) annotationClaims(have map[string]any) error {
 func jsonText(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

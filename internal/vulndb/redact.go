@@ -1,9 +1,10 @@
 package vulndb
 
 import (
+	"cmp"
 	"errors"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -103,7 +104,7 @@ func newScrubber(raw string) *scrubber {
 	if u.Opaque != "" {
 		add(u.Opaque)
 	}
-	sort.Slice(s.secrets, func(i, j int) bool { return len(s.secrets[i]) > len(s.secrets[j]) })
+	slices.SortFunc(s.secrets, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
 	return s
 }
 

@@ -2,7 +2,6 @@ package vulndb_test
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,11 +57,6 @@ func TestUpdateURLCredentialsNotShown(t *testing.T) {
 		t.Fatalf("unreachable, required: %v", err)
 	}
 	assertNoSecrets(t, "the update error", err.Error())
-	assertNoSecrets(t, "the update error's hint", func() *vulndb.Error {
-		target := &vulndb.Error{}
-		_ = errors.As(err, &target)
-		return target
-	}().Hint())
 
 	cfg.RequireUpdateCheck, cfg.CacheDir = false, installed(t)
 	db, err := newManager(t, cfg).Get(context.Background())
@@ -93,7 +87,7 @@ func TestUpdateURLCredentialsNotShown(t *testing.T) {
 
 func TestInvalidUpdateURLNotShown(t *testing.T) {
 	_, err := vulndb.New(vulndb.Config{MaxAge: time.Hour, UpdateURL: "https://u:pw-s3cr3t-1@exa mple.com/"})
-	if err == nil || !strings.Contains(err.Error(), "update_url is not a valid URL") {
+	if err == nil || !strings.Contains(err.Error(), "the update URL is not a valid URL") {
 		t.Fatalf("got %v", err)
 	}
 	assertNoSecrets(t, "the validation error", err.Error())
@@ -121,13 +115,6 @@ func TestUntrustedDatabaseRefused(t *testing.T) {
 			_, err := newManager(t, vulndb.Config{CacheDir: dir, ValidateChecksum: true}).Get(context.Background())
 			if kind(t, err) != vulndb.KindUntrusted || !strings.Contains(err.Error(), p+" can be written by other users") || !strings.Contains(err.Error(), "chmod go-w "+p) {
 				t.Fatalf("got %v", err)
-			}
-			if h := func() *vulndb.Error {
-				target := &vulndb.Error{}
-				_ = errors.As(err, &target)
-				return target
-			}().Hint(); !strings.Contains(h, "trust boundary") {
-				t.Errorf("hint %q", h)
 			}
 			// The fix the message gives works.
 			if err := os.Chmod(p, tc.mode&^0o022); err != nil {
@@ -172,13 +159,6 @@ func TestFutureDatabaseRefused(t *testing.T) {
 	_, err := newManager(t, vulndb.Config{CacheDir: dir, Now: earlier}).Get(context.Background())
 	if kind(t, err) != vulndb.KindFuture || !strings.Contains(err.Error(), "after this machine's clock; more than the 1h0m0s of clock skew allowed") {
 		t.Fatalf("got %v", err)
-	}
-	if h := func() *vulndb.Error {
-		target := &vulndb.Error{}
-		_ = errors.As(err, &target)
-		return target
-	}().Hint(); !strings.Contains(h, "clock") {
-		t.Errorf("hint %q", h)
 	}
 	// Within the skew the database is used.
 	skewed := func() time.Time { return time.Now().Add(-30 * time.Minute) }

@@ -115,19 +115,19 @@ func New(cfg Config) (*Manager, error) {
 		cfg.UpdateURL = DefaultUpdateURL()
 	}
 	if cfg.MaxAge <= 0 {
-		return nil, fmt.Errorf("max_age must be positive, got %s", cfg.MaxAge)
+		return nil, fmt.Errorf("the maximum database age must be positive, got %s", cfg.MaxAge)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.Archive != "" {
 		if _, err := os.Stat(cfg.Archive); err != nil {
-			return nil, fmt.Errorf("archive %s: %w", cfg.Archive, err)
+			return nil, fmt.Errorf("reading the database archive %s: %w", cfg.Archive, err)
 		}
 	}
 	if cfg.CACert != "" {
 		if _, err := os.Stat(cfg.CACert); err != nil {
-			return nil, fmt.Errorf("ca_cert %s: %w", cfg.CACert, err)
+			return nil, fmt.Errorf("reading the CA certificate %s: %w", cfg.CACert, err)
 		}
 	}
 	if _, err := url.Parse(cfg.UpdateURL); err != nil {
@@ -135,7 +135,7 @@ func New(cfg Config) (*Manager, error) {
 		if ue, ok := errors.AsType[*url.Error](err); ok {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("update_url is not a valid URL: %w", err)
+		return nil, fmt.Errorf("the update URL is not a valid URL: %w", err)
 	}
 	return &Manager{cfg: cfg, sem: make(chan struct{}, 1), scrub: newScrubber(cfg.UpdateURL)}, nil
 }
@@ -201,7 +201,7 @@ func (m *Manager) open(ctx context.Context) (*DB, error) {
 	}
 	// Whoever can write the directory decides what the gate finds, like the
 	// SBOM cache: checked before the lock file is even created in it.
-	if err := private.Check(m.cfg.CacheDir, "vulnerability_db.cache_dir"); err != nil {
+	if err := private.Check(m.cfg.CacheDir); err != nil {
 		return nil, &Error{Kind: KindUntrusted, Path: m.cfg.CacheDir, Err: err}
 	}
 	unlock, err := lockFile(ctx, filepath.Join(m.cfg.CacheDir, ".imagegate.lock"))
@@ -329,7 +329,7 @@ func (m *Manager) checkInstalled(installed bool) error {
 				return &Error{Kind: KindConfig, Path: p, Err: fmt.Errorf("removing other users' write access: %w", err)}
 			}
 		}
-		if err := private.Check(p, "vulnerability_db.cache_dir"); err != nil {
+		if err := private.Check(p); err != nil {
 			return &Error{Kind: KindUntrusted, Path: p, Err: err}
 		}
 	}
