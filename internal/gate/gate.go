@@ -10,13 +10,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/imagegate/terraform-provider-imagegate/internal/imagefs"
 	"github.com/imagegate/terraform-provider-imagegate/internal/obs"
@@ -287,7 +288,7 @@ func (g *Gate) evaluate(ctx context.Context, req Request, resolved *registry.Res
 	if req.Policy.BaseImage != nil {
 		platform := resolved.Platform
 		if platform == "" && img.OS != "" && img.Architecture != "" {
-			platform = strings.TrimSuffix(img.OS+"/"+img.Architecture+"/"+img.Variant, "/")
+			platform = registry.PlatformString(v1.Platform{OS: img.OS, Architecture: img.Architecture, Variant: img.Variant})
 		}
 		if facts.BaseCandidates, err = g.baseCandidates(ctx, req.Policy.BaseImage.Trusted, img, platform); err != nil {
 			return nil, err
@@ -363,7 +364,9 @@ func (g *Gate) baseCandidates(ctx context.Context, trusted []string, img *regist
 	if b := img.BaseImage; b != nil && b.Name != "" && hosts[registryHost(b.Name)] {
 		annotated = b.Name
 		if b.Digest != "" && !strings.Contains(annotated, "@") {
-			annotated = repoOf(annotated) + "@" + b.Digest
+			if repo, err := registry.Repository(annotated); err == nil {
+				annotated = repo + "@" + b.Digest
+			}
 		}
 		if _, ok := refs[annotated]; !ok {
 			refs[annotated] = ""
@@ -373,7 +376,7 @@ func (g *Gate) baseCandidates(ctx context.Context, trusted []string, img *regist
 	// that resolve to the same digest are the same evidence.
 	byDigest := map[string]*policy.BaseCandidate{}
 	var order []string
-	for _, ref := range sortedKeys(refs) {
+	for _, ref := range slices.Sorted(maps.Keys(refs)) {
 		cs, err := g.base(ctx, ref, platform)
 		if err != nil {
 			if refs[ref] != "" {
@@ -408,20 +411,11 @@ func (g *Gate) baseCandidates(ctx context.Context, trusted []string, img *regist
 // registryHost is the registry part of a reference or repository, as
 // go-containerregistry spells it ("index.docker.io" for Docker Hub names).
 func registryHost(ref string) string {
-	if r, err := name.ParseReference(strings.TrimSuffix(strings.TrimSuffix(ref, "/*"), "*"), name.WeakValidation); err == nil {
-		return r.Context().RegistryStr()
+	if host, err := registry.Host(strings.TrimSuffix(strings.TrimSuffix(ref, "/*"), "*")); err == nil {
+		return host
 	}
 	host, _, _ := strings.Cut(ref, "/")
 	return host
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // base resolves one base reference for an image of platform: a single
@@ -447,10 +441,8 @@ func (g *Gate) base(ctx context.Context, ref, platform string) ([]*policy.BaseCa
 		return nil, err
 	}
 	var tags []string
-	if !strings.Contains(ref, "@") {
-		if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
-			tags = []string{ref[i+1:]}
-		}
+	if tag, ok := registry.ExplicitTag(ref); ok {
+		tags = []string{tag}
 	}
 	var out []*policy.BaseCandidate
 	for _, r := range set.Images {
@@ -469,12 +461,4 @@ func (g *Gate) base(ctx context.Context, ref, platform string) ([]*policy.BaseCa
 	}
 	g.bases.Store(key, out)
 	return out, nil
-}
-
-// repoOf strips a tag from a reference.
-func repoOf(ref string) string {
-	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
-		return ref[:i]
-	}
-	return ref
 }

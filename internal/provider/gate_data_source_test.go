@@ -65,7 +65,7 @@ func TestAccGateVulnerabilities(t *testing.T) {
     }]`, expires)
 	}
 	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: factories(WithClock(clock)),
+		ProtoV6ProviderFactories: factories(withClock(clock)),
 		Steps: []resource.TestStep{
 			{
 				// A high finding fails the plan, with a message a developer can act on.
@@ -332,7 +332,7 @@ func TestAccGateEnforcementSwitchedOff(t *testing.T) {
 	}
 	cfg := gateConfig(e.reg.Ref("root:1"), `user = { require_non_root = true }`, "")
 	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: factories(WithEnv(env)),
+		ProtoV6ProviderFactories: factories(withEnv(env)),
 		Steps: []resource.TestStep{{
 			// IMAGEGATE_ENFORCE=false turns the failure into a warning.
 			Config:            e.provider("") + cfg,

@@ -49,7 +49,7 @@ func TestGrypeEnvPrecedence(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := testutil.As[*imagegateProvider](t, New("test", WithEnv(func(k string) string { return tt.env[k] }))())
+			p := testutil.As[*imagegateProvider](t, New("test", withEnv(func(k string) string { return tt.env[k] }))())
 			var diags diag.Diagnostics
 			got := p.vulnDBConfig(tt.model, &diags)
 			if tt.wantErr != "" {

@@ -112,7 +112,7 @@ func TestAccGateIgnoreRules(t *testing.T) {
 		return statecheck.ExpectKnownValue("data.imagegate_gate.app", tfjsonpath.New("warnings"), knownvalue.ListExact(checks))
 	}
 	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: factories(WithClock(clock)),
+		ProtoV6ProviderFactories: factories(withClock(clock)),
 		Steps: []resource.TestStep{
 			{
 				// Every field matches: suppressed, and no exception warning.

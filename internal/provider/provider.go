@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net/http"
 	"os"
 	"strconv"
 	"sync"
@@ -34,28 +33,23 @@ import (
 
 var _ provider.Provider = &imagegateProvider{}
 
-// Option changes how the provider is built; tests use it to inject
+// option changes how the provider is built; tests use it to inject
 // transports and clocks.
-type Option func(*imagegateProvider)
+type option func(*imagegateProvider)
 
-// WithRegistryTransport sets the base HTTP transport for registry requests.
-func WithRegistryTransport(rt http.RoundTripper) Option {
-	return func(p *imagegateProvider) { p.transport = rt }
-}
-
-// WithClock sets the clock used for database age and exception expiry, so
+// withClock sets the clock used for database age and exception expiry, so
 // tests never sleep.
-func WithClock(now func() time.Time) Option {
+func withClock(now func() time.Time) option {
 	return func(p *imagegateProvider) { p.now = now }
 }
 
-// WithEnv replaces the environment lookup (for the enforcement override).
-func WithEnv(getenv func(string) string) Option {
+// withEnv replaces the environment lookup (for the enforcement override).
+func withEnv(getenv func(string) string) option {
 	return func(p *imagegateProvider) { p.getenv = getenv }
 }
 
 // New returns a constructor for the provider, as providerserver expects.
-func New(version string, opts ...Option) func() provider.Provider {
+func New(version string, opts ...option) func() provider.Provider {
 	return func() provider.Provider {
 		p := &imagegateProvider{version: version, getenv: os.Getenv}
 		for _, o := range opts {
@@ -66,10 +60,9 @@ func New(version string, opts ...Option) func() provider.Provider {
 }
 
 type imagegateProvider struct {
-	version   string
-	transport http.RoundTripper
-	now       func() time.Time
-	getenv    func(string) string
+	version string
+	now     func() time.Time
+	getenv  func(string) string
 
 	// mu guards current: the data of the last Configure, closed when the
 	// provider is configured again (a new command in the same process).
@@ -265,8 +258,7 @@ func (p *imagegateProvider) Configure(ctx context.Context, req provider.Configur
 		return
 	}
 	opts := registry.Options{
-		Platform:  cfg.Platform.ValueString(),
-		Transport: p.transport,
+		Platform: cfg.Platform.ValueString(),
 	}
 	for _, a := range cfg.RegistryAuth {
 		opts.Credentials = append(opts.Credentials, registry.Credential{

@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func factories(opts ...Option) map[string]func() (tfprotov6.ProviderServer, error) {
+func factories(opts ...option) map[string]func() (tfprotov6.ProviderServer, error) {
 	return map[string]func() (tfprotov6.ProviderServer, error){
 		"imagegate": providerserver.NewProtocol6WithError(New("test", opts...)()),
 	}

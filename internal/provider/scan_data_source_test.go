@@ -218,7 +218,7 @@ func TestAccScanStaleDatabase(t *testing.T) {
 	e.reg.Push(t, "app:1", testutil.RandomImage(t, 1, fixtures.Spec{}.Config))
 	later := func() time.Time { return time.Now().Add(121 * time.Hour) }
 	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: factories(WithClock(later)),
+		ProtoV6ProviderFactories: factories(withClock(later)),
 		Steps: []resource.TestStep{{
 			Config:      e.provider("") + scanConfig("app", e.reg.Ref("app:1"), ""),
 			ExpectError: regexp.MustCompile(`(?s)Vulnerability Database Unusable.*max_age\s+120h.*database\s+built`),

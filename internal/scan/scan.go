@@ -59,7 +59,6 @@ var Severities = []string{"unknown", "negligible", "low", "medium", "high", "cri
 // Request is one scan.
 type Request struct {
 	Reference string
-	Platform  string
 	Scope     Scope
 	// SBOMFormat, when set, asks for the SBOM in that format (see Formats).
 	SBOMFormat string
@@ -231,7 +230,7 @@ func (s *Scanner) Scan(ctx context.Context, req Request) (*Result, error) {
 	}
 	ctx, cancel, explain := s.bounded(ctx)
 	defer cancel()
-	res, err := s.registry.Resolve(ctx, req.Reference, req.Platform)
+	res, err := s.registry.Resolve(ctx, req.Reference, "")
 	if err != nil {
 		return nil, explain(req.Reference, err)
 	}
@@ -239,8 +238,8 @@ func (s *Scanner) Scan(ctx context.Context, req Request) (*Result, error) {
 	return out, explain(pinnedName(res), err)
 }
 
-// ScanResolved scans an image already resolved (req.Reference and
-// req.Platform are not used again), so a caller that inspected it acts on
+// ScanResolved scans an image already resolved (req.Reference is not used
+// again), so a caller that inspected it acts on
 // the same digest without asking the registry twice. The whole scan is
 // bounded by the Scanner's timeout.
 func (s *Scanner) ScanResolved(ctx context.Context, res *registry.Resolved, req Request) (*Result, error) {
