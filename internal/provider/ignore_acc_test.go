@@ -56,7 +56,7 @@ resource "imagegate_policy" "p" {
 				Config: cfg,
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("imagegate_policy.p", tfjsonpath.New("document"), knownvalue.StringRegexp(regexp.MustCompile(
-						`"purl":"pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1","location":"/opt/app/\*\*/\*.jar".*"ignore_file_rules":\[\{"id":"CVE-2024-0727","package":"openssl","type":"deb","reason":"no PKCS12 input","source":"`+regexp.QuoteMeta(grype)+`:2"\}\]`))),
+						`"purl":"pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1","location":"/opt/app/\*\*/\*.jar".*"ignore_file_rules":\[\{"id":"CVE-2024-0727","package":"openssl","type":"deb","reason":"no PKCS12 input","source":"`+regexp.QuoteMeta(grype)+`:2","primary_id_only":true\}\]`))),
 				},
 			},
 			{
