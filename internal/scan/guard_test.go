@@ -62,11 +62,7 @@ func unscoredFixture(t *testing.T) (*vulndb.DB, []byte, *Entry, func() *Result) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := vulndb.New(vulndb.Config{CacheDir: filepath.Join(dir, "cache"), Archive: built.Archive, MaxAge: time.Hour, ValidateChecksum: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
+	m := testutil.OpenVulnDB(t, built, vulndb.Config{CacheDir: filepath.Join(dir, "cache"), ValidateChecksum: true})
 	db, err := m.Get(context.Background())
 	if err != nil {
 		t.Fatal(err)

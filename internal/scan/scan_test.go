@@ -48,12 +48,8 @@ func (e *env) scanner(t *testing.T, db *fixtures.BuiltDB) *scan.Scanner {
 	if e.last != nil {
 		e.last.Close()
 	}
-	m, err := vulndb.New(vulndb.Config{CacheDir: e.dbDir, Archive: db.Archive, MaxAge: time.Hour, ValidateChecksum: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := testutil.OpenVulnDB(t, db, vulndb.Config{CacheDir: e.dbDir, ValidateChecksum: true})
 	e.last = m
-	t.Cleanup(func() { m.Close() })
 	return scan.New(e.client, m, e.cacheDir)
 }
 
