@@ -93,6 +93,13 @@ type fleetResults struct {
 	pkgCount     int
 	findings     int
 	layers       int // layer blobs of the big image
+	lastRef      string
+	// Runner B's scan package alone (bench scan -trusted-key): timed, by
+	// phase, and its CPU profile by part (profileParts).
+	alone              stats
+	aloneDB, aloneScan time.Duration
+	profile            map[string]float64
+	profileCPU         float64
 }
 
 func (f *fleetResults) layerGetCount() int {
@@ -251,7 +258,7 @@ func planMessages(s sample) string {
 // SBOM cache), which catalogs and publishes; runner B's plan with use_sbom
 // and another empty SBOM cache, timed, with the registry's request log
 // read around it.
-func measureFleet(ctx context.Context, o options, plan func(string, string, string, bool, ...string) (sample, error), show func(string, string, string, any) error, common map[string]any, res *fleetResults) error {
+func measureFleet(ctx context.Context, o options, r *runner, plan func(string, string, string, bool, ...string) (sample, error), show func(string, string, string, any) error, common map[string]any, res *fleetResults) error {
 	if o.registryLog == "" {
 		return fmt.Errorf("the fleet case needs the registry's request log (-registry-log) to check that runner B fetches no layer blob")
 	}
@@ -307,6 +314,7 @@ func measureFleet(ctx context.Context, o options, plan func(string, string, stri
 		}
 		log.Printf("repetition %d/%d: fleet runner A: cold plan with publish_sbom (%s)", i, o.reps, pinned)
 		ref := "reference=" + pinned
+		res.lastRef = ref
 		s, err := plan(fmt.Sprintf("fleet-a-%d", i), dirA, filepath.Join(o.work, fmt.Sprintf("sbom-fleet-a-%d", i)), true, "-var", ref)
 		if err != nil {
 			return err
@@ -362,6 +370,57 @@ func measureFleet(ctx context.Context, o options, plan func(string, string, stri
 			s.Wall.Round(time.Millisecond), kb(s.ProviderRSSKB), len(got), all)
 	}
 	res.a, res.b = summarize(as), summarize(bs)
+	return fleetAlone(ctx, o, r, common, pubPath, res)
+}
+
+// fleetAlone splits runner B's plan: the provider's scan package alone
+// (bench scan -trusted-key) on the last repetition's digest with an empty
+// SBOM cache, timed by phase, and once more under the CPU profiler (3
+// scans, each with an empty cache), so the report says where runner B's
+// time goes besides OpenTofu.
+func fleetAlone(ctx context.Context, o options, r *runner, common map[string]any, pubPath string, res *fleetResults) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	dbDir, _ := common["db_cache_dir"].(string)
+	archive, _ := common["db_archive"].(string)
+	pinned := strings.TrimPrefix(res.lastRef, "reference=")
+	args := func(sbom string, extra ...string) []string {
+		return append([]string{self, "scan", "-ref", pinned, "-insecure", o.registry, "-db-cache-dir", dbDir, "-db-archive", archive,
+			"-trusted-key", pubPath, "-sbom-cache-dir", sbom}, extra...)
+	}
+	var ss []sample
+	var dbs, scans []time.Duration
+	for i := 1; i <= o.reps; i++ {
+		s, err := r.run(ctx, fmt.Sprintf("fleet-b-alone-%d", i), o.work, true, args(filepath.Join(o.work, fmt.Sprintf("sbom-fleet-alone-%d", i)))...)
+		if err != nil {
+			return err
+		}
+		rep, err := readScanReport(s.Stdout)
+		if err != nil {
+			return err
+		}
+		if rep.SBOMSource != "attestation" || rep.PackageCount != res.pkgCount || rep.Findings != res.findings {
+			return fmt.Errorf("bench scan -trusted-key: SBOM source %q, %d packages, %d findings, warnings %q; runner A found %d and %d",
+				rep.SBOMSource, rep.PackageCount, rep.Findings, rep.Warnings, res.pkgCount, res.findings)
+		}
+		ss = append(ss, s)
+		dbs, scans = append(dbs, rep.DBOpen), append(scans, rep.Scan)
+		log.Printf("repetition %d/%d: runner B's scan alone: %s (database open %s, scan from the attestation %s), peak RSS %s", i, o.reps,
+			s.Wall.Round(time.Millisecond), rep.DBOpen.Round(time.Millisecond), rep.Scan.Round(time.Millisecond), kb(s.RSSKB))
+	}
+	res.alone, res.aloneDB, res.aloneScan = summarize(ss), median(dbs), median(scans)
+	prof := filepath.Join(r.dir, "scan-fleet-b.pprof")
+	if _, err := r.run(ctx, "profile-fleet-b", o.work, false, args(filepath.Join(o.work, "sbom-fleet-profile"), "-fresh", "-repeat", "3", "-cpuprofile", prof)...); err != nil {
+		return err
+	}
+	shares, total, err := profileShares(ctx, prof)
+	if err != nil {
+		return err
+	}
+	res.profile, res.profileCPU = shares, total/3
+	log.Printf("CPU profile of 3 scans from the attestation: %.2f s sampled per scan", res.profileCPU)
 	return nil
 }
 
@@ -387,6 +446,19 @@ func fleetReport(f *fleetResults) (targets []target, ratioRows, section string) 
 	s.WriteString("- The key pair is generated in Go at the start of the case (ECDSA P-256, the private key as unencrypted PKCS#8 PEM), so runner A's time includes no scrypt decryption of an encrypted cosign key.\n")
 	fmt.Fprintf(&s, "- Runner A: median %s (CPU %s, provider peak RSS %s); runner B: median %s (CPU %s, provider peak RSS %s); %d repetitions, interleaved.\n",
 		secs(f.a.Wall), secs(f.a.CPU), kb(f.a.ProviderRSSKB), secs(f.b.Wall), secs(f.b.CPU), kb(f.b.ProviderRSSKB), f.b.N)
+	if f.alone.N > 0 {
+		fmt.Fprintf(&s, "- Where runner B's time goes: the provider's scan package alone (`bench scan -trusted-key cosign.pub`, empty SBOM cache, same database and digest) takes %s (CPU %s, peak RSS %s): database open %s, scan from the attestation (look up, verify, decode, match) %s. The rest of runner B's plan is OpenTofu and the provider's start.\n",
+			secs(f.alone.Wall), secs(f.alone.CPU), kb(f.alone.RSSKB), secs(f.aloneDB), secs(f.aloneScan))
+	}
+	if f.profile != nil {
+		fmt.Fprintf(&s, "- CPU profile of 3 such scans (%.2f s sampled per scan), share of samples by part:", f.profileCPU)
+		for _, p := range profileParts {
+			if v := f.profile[p.Name]; v > 0 {
+				fmt.Fprintf(&s, " %s %.0f%%;", strings.TrimSpace(p.Name), v)
+			}
+		}
+		s.WriteString("\n")
+	}
 	return targets, ratioRows, s.String()
 }
 

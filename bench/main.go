@@ -254,7 +254,7 @@ provider_installation {
 	log.Printf("warm-up plan took %s: %d packages, %d findings", s.Wall.Round(time.Millisecond), warm0.PackageCount, len(warm0.Findings))
 
 	if o.only == "fleet" {
-		if err := measureFleet(ctx, o, plan, show, common, &res.fleet); err != nil {
+		if err := measureFleet(ctx, o, r, plan, show, common, &res.fleet); err != nil {
 			return err
 		}
 		res.machine.LoadEnd = loadAvg()
@@ -376,7 +376,7 @@ provider_installation {
 		return err
 	}
 
-	if err := measureFleet(ctx, o, plan, show, common, &res.fleet); err != nil {
+	if err := measureFleet(ctx, o, r, plan, show, common, &res.fleet); err != nil {
 		return err
 	}
 
