@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestBlobGets: the fleet case counts the GETs of the image's layer blobs
@@ -45,5 +46,44 @@ func TestFleetVerdict(t *testing.T) {
 	err := fleetVerdict(&fleetResults{layerGets: [][]string{nil, {"GET /v2/bench/big/blobs/sha256:aa"}}})
 	if err == nil || !strings.Contains(err.Error(), "fetched 1 layer blobs") {
 		t.Fatalf("one layer GET: %v", err)
+	}
+}
+
+// TestFleetInReport: the fleet case's rows, its target with PASS/FAIL, the
+// layer-blob count and its section are in the full report.
+func TestFleetInReport(t *testing.T) {
+	sec := func(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+	r := &results{
+		grype: stats{N: 3, Wall: sec(1.5), RSSKB: 200 << 10},
+		cold:  stats{N: 3, Wall: sec(1.4), ProviderRSSKB: 190 << 10},
+		warm:  stats{N: 3, Wall: sec(0.2)},
+		many:  stats{N: 3, Wall: sec(0.3)},
+		fleet: fleetResults{
+			a:         stats{N: 3, Wall: sec(2.0)},
+			b:         stats{N: 3, Wall: sec(0.3)},
+			layerGets: [][]string{nil, nil, nil},
+			blobGets:  []int{4, 4, 4},
+			layers:    10, pkgCount: 546, findings: 6,
+		},
+	}
+	md := renderReport(options{}, r).markdown
+	for _, want := range []string{
+		"| i. fleet runner B: imagegate `tofu plan`, empty SBOM cache, `use_sbom`",
+		"Runner B (use_sbom, empty SBOM cache) wall time <= 0.2x runner A's cold plan (runner B 0.30 s / runner A 2.00 s) | 0.150x | <= 0.2x | **PASS** |",
+		"| Layer blobs fetched by runner B, all 3 repetitions (the registry's request log) | 0 | = 0 | **PASS** |",
+		"Layer blobs fetched by runner B: 0 (of the image's 10 layer blobs",
+		"never changes the image, its digest or its tags",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	r.fleet.b.Wall = sec(0.5)
+	r.fleet.layerGets[1] = []string{"GET /v2/bench/big/blobs/sha256:aa"}
+	md = renderReport(options{}, r).markdown
+	for _, want := range []string{"| 0.250x | <= 0.2x | **FAIL** |", "| 1 | = 0 | **FAIL** |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the report lacks %q", want)
+		}
 	}
 }
