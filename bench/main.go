@@ -33,6 +33,11 @@ type options struct {
 	// cliConfig is the OpenTofu CLI configuration (scripts/dev-overrides.sh
 	// WORK/plugins); the driver writes the same when it is not given.
 	cliConfig string
+	// registryLog is the registry's request log (its standard error), read
+	// by the fleet case; only, when "fleet", runs the warm-up and the fleet
+	// case alone and writes a partial report.
+	registryLog string
+	only        string
 }
 
 func main() {
@@ -52,12 +57,18 @@ func main() {
 	flag.StringVar(&o.out, "out", "BENCHMARKS.md", "where to write the report")
 	flag.IntVar(&o.reps, "reps", 3, "repetitions of each measurement (the median is reported)")
 	flag.StringVar(&o.cliConfig, "cli-config", "", "OpenTofu CLI configuration with dev_overrides pointing at WORK/plugins (default: written by the driver)")
+	flag.StringVar(&o.registryLog, "registry-log", "", "the registry's request log (go-containerregistry's cmd/registry logs each request to standard error)")
+	flag.StringVar(&o.only, "only", "", `"fleet": run only the warm-up and the fleet case (registry_attestations), for checking it; the report is partial`)
 	flag.Parse()
+	if o.only != "" && o.only != "fleet" {
+		fmt.Fprintf(os.Stderr, "bench: -only %q is not a case: the only partial run is -only fleet\n", o.only)
+		os.Exit(2)
+	}
 	if o.registry == "" || o.tofu == "" || o.grype == "" || o.provider == "" || o.work == "" || o.reps < 1 {
 		fmt.Fprintln(os.Stderr, "usage: bench -registry host:port -tofu PATH -grype PATH -provider PATH -work DIR [-out BENCHMARKS.md] [-reps 3]")
 		os.Exit(2)
 	}
-	for _, p := range []*string{&o.tofu, &o.grype, &o.provider, &o.work, &o.out, &o.cliConfig} {
+	for _, p := range []*string{&o.tofu, &o.grype, &o.provider, &o.work, &o.out, &o.cliConfig, &o.registryLog} {
 		if *p == "" {
 			continue
 		}
@@ -100,6 +111,8 @@ type results struct {
 	// The many-images cases: 20 cold images in one plan against the sum of
 	// their single cold plans, and 100 cached digests in one plan.
 	scale scaleResults
+	// The fleet case: runner A publishes, runner B uses the attestation.
+	fleet fleetResults
 
 	// Where the time goes: the scan package alone (bench scan, no tofu),
 	// cold and warm; a plan that resolves the image without scanning it
@@ -241,6 +254,21 @@ provider_installation {
 	}
 	log.Printf("warm-up plan took %s: %d packages, %d findings", s.Wall.Round(time.Millisecond), warm0.PackageCount, len(warm0.Findings))
 
+	if o.only == "fleet" {
+		if err := measureFleet(ctx, o, r, plan, show, common, &res.fleet); err != nil {
+			return err
+		}
+		res.machine.LoadEnd = loadAvg()
+		report := renderFleetOnly(&res)
+		fmt.Println()
+		fmt.Println(report)
+		if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil {
+			return err
+		}
+		log.Printf("wrote %s (the fleet case only)", o.out)
+		return fleetVerdict(&res.fleet)
+	}
+
 	log.Printf("warm-up: grype CLI (CycloneDX output, for the package count by type)")
 	s, err = r.run(ctx, "warmup-grype-cyclonedx", o.work, true, o.grype, bigRef, "-o", "cyclonedx-json")
 	if err != nil {
@@ -349,6 +377,10 @@ provider_installation {
 		return err
 	}
 
+	if err := measureFleet(ctx, o, r, plan, show, common, &res.fleet); err != nil {
+		return err
+	}
+
 	if err := diagnose(ctx, o, r, plan, dirs, db.Archive, &res); err != nil {
 		return err
 	}
@@ -361,7 +393,7 @@ provider_installation {
 		return err
 	}
 	log.Printf("wrote %s", o.out)
-	return nil
+	return fleetVerdict(&res.fleet)
 }
 
 func byType(m map[string]int) string {

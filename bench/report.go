@@ -159,6 +159,8 @@ func renderReport(o options, r *results) rendered {
 			target{fmt.Sprintf("%d cached digests in one plan < 2 s", sc.hundredN), sc.hundred.Wall.Seconds(), 2.0,
 				fmt.Sprintf("median wall time of the plan, %d `imagegate_scan` data sources", sc.hundredN), " s"})
 	}
+	fleetTargets, fleetRatioRows, fleetSection := fleetReport(&r.fleet)
+	targets = append(targets, fleetTargets...)
 
 	var tbl strings.Builder
 	fmt.Fprintf(&tbl, "| Case | Wall time (median) | min – max | CPU user+sys (median) | Peak RSS, scanning process | Peak RSS, whole command |\n")
@@ -175,6 +177,7 @@ func renderReport(o options, r *results) rendered {
 		row(fmt.Sprintf("f. the sum of %d single cold `tofu plan`s, one per image (RSS: the largest)", r.manyImages), sc.singlesSum, sc.singlesSum.ProviderRSSKB)
 		row(fmt.Sprintf("g. imagegate `tofu plan`, %d cached digests in one plan", sc.hundredN), sc.hundred, sc.hundred.ProviderRSSKB)
 	}
+	fleetRows(&r.fleet, row)
 
 	var rat strings.Builder
 	fmt.Fprintf(&rat, "| Ratio | Value | Target | Result |\n|---|---:|---:|---|\n")
@@ -185,6 +188,7 @@ func renderReport(o options, r *results) rendered {
 		}
 		fmt.Fprintf(&rat, "| %s (%s) | %.3f%s | <= %.1f%s | **%s** |\n", t.name, t.detail, t.ratio, unit, t.limit, unit, passFail(t.pass()))
 	}
+	rat.WriteString(fleetRatioRows)
 	if sc := r.scale; sc.manyCold.N > 0 {
 		fmt.Fprintf(&rat, "| Informational: CPU time of %d cold images in one plan / the sum of their single cold plans | %.2fx | – | – |\n", r.manyImages, sc.manyCold.CPU.Seconds()/sc.singlesSum.CPU.Seconds())
 	}
@@ -247,6 +251,7 @@ func renderReport(o options, r *results) rendered {
 		fmt.Fprintf(&md, "- First plan of the %d-digest configuration, cataloging all of them: %s, peak RSS of the provider %s. Slowest single cold plan of a small image: %s.\n",
 			sc.hundredN, secs(sc.hundredRun.Wall), kb(sc.hundredRun.ProviderRSSKB), secs(sc.singleMax))
 	}
+	md.WriteString(fleetSection)
 	if r.alone != nil {
 		md.WriteString("\n## Where the time and memory go\n\n")
 		md.WriteString("To separate the scan from the cost of running inside OpenTofu, the same run also measures the provider's scan package (`internal/scan`, `internal/vulndb`, `internal/registry`, set up as the provider's `Configure` sets them up) in a process of its own, `bench scan`, with the same database and a fresh, then a warm, SBOM cache; a `tofu plan` of the same provider configuration with one `imagegate_image` data source on the big image, which resolves it without pulling a layer or opening the database: what every plan costs before it scans anything; and `grype version`, the grype CLI started without work.\n\n")

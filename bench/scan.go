@@ -24,6 +24,8 @@ type scanReport struct {
 	Cached       bool          `json:"cached"`
 	PackageCount int           `json:"package_count"`
 	Findings     int           `json:"findings"`
+	Warnings     []string      `json:"warnings,omitempty"`
+	SBOMSource   string        `json:"sbom_source,omitempty"`
 }
 
 // runScan is `bench scan`: one scan, as the provider's Configure and the
@@ -39,6 +41,7 @@ func runScan(args []string) error {
 	memProfile := fs.String("memprofile", "", "write a heap profile (allocations) at the end to this file")
 	repeat := fs.Int("repeat", 1, "scan this many times, each with a new Scanner (as a new provider process would have), for profiling")
 	fresh := fs.Bool("fresh", false, "give each repetition its own empty SBOM cache under -sbom-cache-dir (cold scans)")
+	trustedKey := fs.String("trusted-key", "", "PEM public key file: scan with registry_attestations = { use_sbom = true, trusted_keys = [this key] } (the fleet case's runner B)")
 	_ = fs.Parse(args)
 	ctx := context.Background()
 	client, err := registry.New(registry.Options{InsecureRegistries: []string{*insecure}})
@@ -75,6 +78,14 @@ func runScan(args []string) error {
 			}
 		}()
 	}
+	var opts []scan.Option
+	if *trustedKey != "" {
+		pub, err := os.ReadFile(*trustedKey)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, scan.WithAttestations(scan.Attestations{UseSBOM: true, TrustedKeys: []string{string(pub)}}))
+	}
 	start = time.Now()
 	var res *scan.Result
 	for i := 0; i < max(1, *repeat); i++ {
@@ -82,12 +93,13 @@ func runScan(args []string) error {
 		if *fresh {
 			dir = filepath.Join(dir, fmt.Sprintf("rep-%d", i))
 		}
-		if res, err = scan.New(client, m, dir).Scan(ctx, scan.Request{Reference: *ref}); err != nil {
+		if res, err = scan.New(client, m, dir, opts...).Scan(ctx, scan.Request{Reference: *ref}); err != nil {
 			return err
 		}
 	}
 	rep.Scan = time.Since(start) / time.Duration(max(1, *repeat))
 	rep.Cached, rep.PackageCount, rep.Findings = res.Cached, res.PackageCount, len(res.Vulnerabilities)
+	rep.Warnings, rep.SBOMSource = res.Warnings, res.SBOMSource
 	return json.NewEncoder(os.Stdout).Encode(rep)
 }
 

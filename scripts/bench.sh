@@ -8,6 +8,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="$root/.tools/bin"
 out="${BENCH_OUT:-$root/BENCHMARKS.md}"
 reps="${BENCH_REPS:-3}"
+# BENCH_ONLY=fleet runs only the warm-up and the fleet case (a partial report).
 
 for tool in /usr/bin/time; do
   [ -x "$tool" ] || { echo "bench needs $tool (GNU time, Debian package 'time')" >&2; exit 1; }
@@ -45,7 +46,9 @@ cp "$bin/tofu" "$bin/grype" "$work/bin/"
 cp "$bin"/.grype-* "$work/bin/"
 rm -rf "$work/build"
 
-# Port 0: the registry takes a free loopback port and logs it.
+# Port 0: the registry takes a free loopback port and logs it. It logs
+# every request too ("GET /v2/…/blobs/sha256:…"): the fleet case reads that
+# log to check that runner B fetches no layer blob.
 "$bin/registry" -port 0 >"$work/registry.log" 2>&1 &
 registry_pid=$!
 port=""
@@ -71,4 +74,6 @@ TMPDIR="$work/tmp" "$work/bench" \
   -provider "$work/provider/terraform-provider-imagegate" \
   -work "$work/run" \
   -reps "$reps" \
+  -registry-log "$work/registry.log" \
+  -only "${BENCH_ONLY:-}" \
   -out "$out"
