@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/imagegate/terraform-provider-imagegate/internal/attest"
+	"github.com/imagegate/terraform-provider-imagegate/internal/obs"
 	"github.com/imagegate/terraform-provider-imagegate/internal/registry"
 	"github.com/imagegate/terraform-provider-imagegate/internal/verify"
 )
@@ -244,6 +245,14 @@ func (s *Scanner) publishSBOM(ctx context.Context, res *registry.Resolved, pinne
 		return nil
 	}
 	digest := res.Ref.Context().Digest(res.Digest.String())
+	// One SBOM per signer and digest: every runner that catalogs the digest
+	// cold would otherwise append another (each envelope is signed anew).
+	if pub, err := a.Signer.PublicKeyPEM(); err == nil {
+		if sts, _, err := a.verifier.Statements(ctx, digest, []string{pub}, []string{attest.PredicateCustom}); err == nil && len(sts) > 0 {
+			obs.From(ctx, obs.Scan).Info("SBOM attestation by this signing key already on the digest: not published again", "digest", res.Digest.String(), "attestation", sts[0].Where)
+			return nil
+		}
+	}
 	if _, err := a.publisher.Publish(ctx, digest, "custom", ce.syftJSON, a.Signer); err != nil {
 		return []string{fmt.Sprintf("The SBOM of %s was not published as an attestation (publish_sbom): %v. The scan is not affected; other runners will catalog the image themselves.", pinned, err)}
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/imagegate/terraform-provider-imagegate/internal/attest"
@@ -21,6 +22,7 @@ import (
 	"github.com/imagegate/terraform-provider-imagegate/internal/registry"
 	"github.com/imagegate/terraform-provider-imagegate/internal/scan"
 	"github.com/imagegate/terraform-provider-imagegate/internal/testutil"
+	"github.com/imagegate/terraform-provider-imagegate/internal/verify"
 	"github.com/imagegate/terraform-provider-imagegate/internal/vulndb"
 )
 
@@ -122,6 +124,19 @@ func TestSBOMAttestationPublishThenUse(t *testing.T) {
 	}
 	if len(layerBlobsFetched(t, e.reg, img)) == 0 {
 		t.Fatal("runner A did not pull the layers")
+	}
+
+	// Another runner cataloging the digest cold does not publish it again.
+	again := runner(t, e.client, dbs.Old, t.TempDir(), scan.Attestations{PublishSBOM: true, Signer: s})
+	if _, err := again.Scan(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	d, err := name.NewDigest(pinned, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sts, _, err := verify.New(e.client, nil).Statements(ctx, d, []string{pub}, scan.SBOMPredicateTypes); err != nil || len(sts) != 1 {
+		t.Fatalf("after two cold catalogs with publish_sbom: %d SBOM attestations (err %v), want 1", len(sts), err)
 	}
 
 	bCache := t.TempDir()
