@@ -14,6 +14,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -358,7 +359,7 @@ func measureFleet(ctx context.Context, o options, r *runner, plan func(string, s
 		if err := show(fmt.Sprintf("fleet-b-%d-show", i), dirB, "scan", &b); err != nil {
 			return err
 		}
-		if b.PackageCount != a.PackageCount || !equalStrings(uniq(b.Findings), uniq(a.Findings)) {
+		if b.PackageCount != a.PackageCount || !slices.Equal(uniq(b.Findings), uniq(a.Findings)) {
 			return fmt.Errorf("fleet runner B reported %d packages and %d findings from the attestation, runner A %d and %d from the layers",
 				b.PackageCount, len(uniq(b.Findings)), a.PackageCount, len(uniq(a.Findings)))
 		}
