@@ -12,27 +12,7 @@ import (
 // with the CLI under test and this provider, so the examples in the docs
 // keep working.
 func TestAccExamples(t *testing.T) {
-	cli := os.Getenv("TF_ACC_TERRAFORM_PATH")
-	if os.Getenv("TF_ACC") == "" || cli == "" {
-		t.Skip("acceptance tests need TF_ACC and TF_ACC_TERRAFORM_PATH (make test sets them)")
-	}
-	work := t.TempDir()
-	plugins := filepath.Join(work, "plugins")
-	build := exec.Command("go", "build", "-o", filepath.Join(plugins, "terraform-provider-imagegate"), "../..")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the provider: %v\n%s", err, out)
-	}
-	cfg := filepath.Join(work, "cli.tfrc")
-	if err := os.WriteFile(cfg, []byte(`disable_checkpoint = true
-provider_installation {
-  dev_overrides {
-    "imagegate/imagegate" = "`+plugins+`"
-  }
-  direct {}
-}
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cli, cfg, work := devOverrideCLI(t)
 	examples := filepath.Join(work, "examples")
 	if out, err := exec.Command("cp", "-r", "../../examples", examples).CombinedOutput(); err != nil {
 		t.Fatalf("copying the examples: %v\n%s", err, out)
@@ -62,4 +42,33 @@ provider_installation {
 			}
 		})
 	}
+}
+
+// devOverrideCLI builds the provider and returns the CLI under test, a CLI
+// configuration that installs that build with a dev override, and a work
+// directory; it skips the test outside acceptance runs.
+func devOverrideCLI(t *testing.T) (cli, cfg, work string) {
+	t.Helper()
+	cli = os.Getenv("TF_ACC_TERRAFORM_PATH")
+	if os.Getenv("TF_ACC") == "" || cli == "" {
+		t.Skip("acceptance tests need TF_ACC and TF_ACC_TERRAFORM_PATH (make test sets them)")
+	}
+	work = t.TempDir()
+	plugins := filepath.Join(work, "plugins")
+	build := exec.Command("go", "build", "-o", filepath.Join(plugins, "terraform-provider-imagegate"), "../..")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the provider: %v\n%s", err, out)
+	}
+	cfg = filepath.Join(work, "cli.tfrc")
+	if err := os.WriteFile(cfg, []byte(`disable_checkpoint = true
+provider_installation {
+  dev_overrides {
+    "imagegate/imagegate" = "`+plugins+`"
+  }
+  direct {}
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cli, cfg, work
 }

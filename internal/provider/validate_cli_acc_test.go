@@ -15,27 +15,7 @@ import (
 // configures the provider nor reads anything: an error it reports was found
 // before any registry or database was contacted.
 func validateCLI(t *testing.T) func(t *testing.T, config string) validateOutput {
-	cli := os.Getenv("TF_ACC_TERRAFORM_PATH")
-	if os.Getenv("TF_ACC") == "" || cli == "" {
-		t.Skip("acceptance tests need TF_ACC and TF_ACC_TERRAFORM_PATH (make test sets them)")
-	}
-	work := t.TempDir()
-	plugins := filepath.Join(work, "plugins")
-	build := exec.Command("go", "build", "-o", filepath.Join(plugins, "terraform-provider-imagegate"), "../..")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the provider: %v\n%s", err, out)
-	}
-	cfg := filepath.Join(work, "cli.tfrc")
-	if err := os.WriteFile(cfg, []byte(`disable_checkpoint = true
-provider_installation {
-  dev_overrides {
-    "imagegate/imagegate" = "`+plugins+`"
-  }
-  direct {}
-}
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cli, cfg, _ := devOverrideCLI(t)
 	return func(t *testing.T, config string) validateOutput {
 		t.Helper()
 		dir := t.TempDir()
