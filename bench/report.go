@@ -159,7 +159,7 @@ func renderReport(o options, r *results) rendered {
 			target{fmt.Sprintf("%d cached digests in one plan < 2 s", sc.hundredN), sc.hundred.Wall.Seconds(), 2.0,
 				fmt.Sprintf("median wall time of the plan, %d `imagegate_scan` data sources", sc.hundredN), " s"})
 	}
-	fleetTargets, fleetRatioRows, fleetSection := fleetReport(&r.fleet)
+	fleetTargets, fleetRatioRows, fleetSection := fleetReport(r)
 	targets = append(targets, fleetTargets...)
 
 	var tbl strings.Builder

@@ -44,7 +44,7 @@ func attestationAttributes() map[string]schema.Attribute {
 					Optional:            true,
 				},
 				"signing_key": schema.StringAttribute{
-					MarkdownDescription: "The PEM private key that signs published SBOM attestations: cosign's encrypted key format (`cosign generate-key-pair`, with `signing_key_password`) or an unencrypted PKCS#8 key (ECDSA, Ed25519 or RSA). It is used in memory only and never written to state, plan output or logs.",
+					MarkdownDescription: "The PEM private key that signs published SBOM attestations, and the verdicts of `imagegate_verdict` resources that set no `signing_key` of their own: cosign's encrypted key format (`cosign generate-key-pair`, with `signing_key_password`) or an unencrypted PKCS#8 key (ECDSA, Ed25519 or RSA). Provider configuration is never written to state, so this is where a key belongs with Terraform before 1.11, which has no write-only attributes. It is used in memory only and never written to state, plan output or logs.",
 					Optional:            true,
 					Sensitive:           true,
 				},
@@ -123,18 +123,15 @@ func checkAttestations(m *registryAttestationsModel, diags *diag.Diagnostics) (s
 		} else {
 			a.Signer = s
 		}
-		if !a.PublishSBOM && !m.PublishSBOM.IsUnknown() {
-			diags.AddAttributeWarning(root.AtName("signing_key"), "Signing Key Not Used",
-				"signing_key is set but publish_sbom is not true, so nothing is signed with it. Set publish_sbom = true, or remove signing_key.")
-		}
 	}
 	return a, complete && !diags.HasError()
 }
 
-// attestationOptions returns the scanner option of registry_attestations.
-func attestationOptions(m *registryAttestationsModel, diags *diag.Diagnostics) []scan.Option {
+// attestationOptions returns the scanner option of registry_attestations
+// and its signing key, which also signs verdicts that bring no key.
+func attestationOptions(m *registryAttestationsModel, diags *diag.Diagnostics) ([]scan.Option, *attest.Signer) {
 	if m == nil {
-		return nil
+		return nil, nil
 	}
 	var local diag.Diagnostics
 	a, ok := checkAttestations(m, &local)
@@ -143,7 +140,7 @@ func attestationOptions(m *registryAttestationsModel, diags *diag.Diagnostics) [
 		diags.Append(d)
 	}
 	if !ok {
-		return nil
+		return nil, nil
 	}
-	return []scan.Option{scan.WithAttestations(a)}
+	return []scan.Option{scan.WithAttestations(a)}, a.Signer
 }

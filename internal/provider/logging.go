@@ -37,9 +37,13 @@ func logged(ctx context.Context, d *providerData) context.Context {
 
 // logSecrets lists what must never appear in a log line: each password and
 // identity token, the base64 of user:password as an Authorization header
-// carries it, and the credentials of the database's update URL.
-func logSecrets(auth []registryAuthModel, updateURL string) []string {
+// carries it, the credentials of the database's update URL, and the
+// signing key's password.
+func logSecrets(auth []registryAuthModel, updateURL string, att *registryAttestationsModel) []string {
 	var out []string
+	if att != nil && att.SigningKeyPassword.ValueString() != "" {
+		out = append(out, att.SigningKeyPassword.ValueString())
+	}
 	if u, err := url.Parse(updateURL); err == nil && u.User != nil {
 		if p, ok := u.User.Password(); ok && p != "" {
 			out = append(out, p)

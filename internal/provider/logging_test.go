@@ -21,12 +21,13 @@ func TestLoggedForwardsToSubsystems(t *testing.T) {
 	var buf bytes.Buffer
 	ctx := tflogtest.RootLogger(context.Background(), &buf)
 	auth := []registryAuthModel{{Address: types.StringValue("r.example"), Username: types.StringValue("deploy"), Password: types.StringValue("pa55-w0rd-x")}}
-	ctx = logged(ctx, &providerData{secrets: logSecrets(auth, "https://u:url-pa55@db.example/latest.json")})
+	att := &registryAttestationsModel{SigningKeyPassword: types.StringValue("key-pa55-x")}
+	ctx = logged(ctx, &providerData{secrets: logSecrets(auth, "https://u:url-pa55@db.example/latest.json", att)})
 	basic := base64.StdEncoding.EncodeToString([]byte("deploy:pa55-w0rd-x"))
 
 	obs.From(ctx, obs.Scan).Info("cataloged the image", "packages", 8, "duration", 1500*time.Millisecond)
 	obs.From(ctx, obs.Registry).Debug("pulled layer", "header", "Basic "+basic, "password", "pa55-w0rd-x")
-	obs.Trace(ctx, obs.From(ctx, obs.VulnDB), "trace detail", "url", "https://u:url-pa55@db.example/latest.json")
+	obs.Trace(ctx, obs.From(ctx, obs.VulnDB), "trace detail", "url", "https://u:url-pa55@db.example/latest.json", "key", "key-pa55-x")
 
 	entries, err := tflogtest.MultilineJSONDecode(&buf)
 	if err != nil {
@@ -53,7 +54,7 @@ func TestLoggedForwardsToSubsystems(t *testing.T) {
 	if strings.Contains(out, "subsystem") {
 		t.Errorf("the subsystem attribute leaked into the fields: %s", out)
 	}
-	for _, secret := range []string{"pa55-w0rd-x", basic, "url-pa55"} {
+	for _, secret := range []string{"pa55-w0rd-x", basic, "url-pa55", "key-pa55-x"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("the log holds %q: %s", secret, out)
 		}

@@ -3,8 +3,6 @@ package provider
 import (
 	"encoding/base64"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -64,32 +62,17 @@ data "imagegate_gate" "app" {
 }
 `, reg.Host, t.TempDir(), t.TempDir(), dbs.Old.Archive, ref)
 	t.Setenv("TF_VAR_registry_password", logsRegistryPassword)
-	logFile := filepath.Join(t.TempDir(), "trace.log")
-	t.Setenv("TF_ACC_LOG_PATH", logFile)
-	t.Setenv("TF_LOG", "TRACE")
-	t.Setenv("TF_ACC_LOG", "TRACE")
+	readTrace := traceLog(t)
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: factories(),
 		Steps:                    []resource.TestStep{{Config: config, Check: resource.TestCheckResourceAttr("data.imagegate_gate.app", "passed", "true")}},
 	})
 
-	b, err := os.ReadFile(logFile)
-	if err != nil {
-		t.Fatalf("reading the trace log: %v", err)
-	}
-	trace := string(b)
+	trace := readTrace()
 	basic := base64.StdEncoding.EncodeToString([]byte("deploy:" + logsRegistryPassword))
-	for _, secret := range []string{logsRegistryPassword, basic} {
-		if strings.Contains(trace, secret) {
-			var lines []string
-			for l := range strings.SplitSeq(trace, "\n") {
-				if strings.Contains(l, secret) {
-					lines = append(lines, strings.ReplaceAll(l, secret, "[LEAKED]"))
-				}
-			}
-			t.Errorf("the trace log contains a credential, in:\n%s", strings.Join(lines, "\n"))
-		}
+	if found := findAny(trace, logsRegistryPassword, basic); len(found) > 0 {
+		t.Errorf("the trace log contains a credential, in:\n%s", secretLines(trace, found...))
 	}
 	// Not vacuous: the registry asked for the credentials and got them.
 	if !regexp.MustCompile(`tf_rpc=ReadDataSource`).MatchString(trace) {

@@ -24,6 +24,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
+	"github.com/imagegate/terraform-provider-imagegate/internal/attest"
 	"github.com/imagegate/terraform-provider-imagegate/internal/gate"
 	"github.com/imagegate/terraform-provider-imagegate/internal/registry"
 	"github.com/imagegate/terraform-provider-imagegate/internal/scan"
@@ -78,6 +79,9 @@ type providerData struct {
 	gate        *gate.Gate
 	verifier    *verify.Verifier
 	enforcement enforcement
+	// signer is registry_attestations' signing key, if any: it signs
+	// published SBOMs and the verdicts that bring no key of their own.
+	signer *attest.Signer
 	// secrets are masked in every log line (see logged).
 	secrets []string
 }
@@ -287,7 +291,8 @@ func (p *imagegateProvider) Configure(ctx context.Context, req provider.Configur
 		opts.RequestTimeout = d
 	}
 	scanOpts := applyLimits(cfg, &opts, &resp.Diagnostics)
-	scanOpts = append(scanOpts, attestationOptions(cfg.RegistryAttestations, &resp.Diagnostics)...)
+	attOpts, signer := attestationOptions(cfg.RegistryAttestations, &resp.Diagnostics)
+	scanOpts = append(scanOpts, attOpts...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -311,9 +316,9 @@ func (p *imagegateProvider) Configure(ctx context.Context, req provider.Configur
 		return
 	}
 	scanner := scan.New(client, db, cfg.SBOMCacheDir.ValueString(), scanOpts...)
-	data := &providerData{registry: client, db: db, scanner: scanner, gate: gate.New(client, scanner, p.now), enforcement: enf}
+	data := &providerData{registry: client, db: db, scanner: scanner, gate: gate.New(client, scanner, p.now), enforcement: enf, signer: signer}
 	data.verifier = verify.New(client, p.now)
-	data.secrets = logSecrets(cfg.RegistryAuth, dbCfg.UpdateURL)
+	data.secrets = logSecrets(cfg.RegistryAuth, dbCfg.UpdateURL, cfg.RegistryAttestations)
 	p.replaceData(data)
 	resp.DataSourceData = data
 	resp.ResourceData = data

@@ -68,6 +68,11 @@ func newScanEnv(t *testing.T) *scanEnv {
 // provider is a provider block for the env, with extra vulnerability_db
 // settings.
 func (e *scanEnv) provider(dbExtra string) string {
+	return e.providerWith(dbExtra, "")
+}
+
+// providerWith is provider with more top-level settings.
+func (e *scanEnv) providerWith(dbExtra, settings string) string {
 	return providerConfig(fmt.Sprintf(`
   sbom_cache_dir = %q
   vulnerability_db = {
@@ -75,5 +80,5 @@ func (e *scanEnv) provider(dbExtra string) string {
     update_url           = %q
     require_update_check = true
 %s
-  }`, e.sbomDir, e.dbDir, e.dbServer.URL(), dbExtra), e.reg.Host)
+  }%s`, e.sbomDir, e.dbDir, e.dbServer.URL(), dbExtra, settings), e.reg.Host)
 }

@@ -36,12 +36,12 @@ const (
 
 var allSecrets = []string{secretRegistryPassword, secretURLPassword, secretURLToken, secretEnvValue}
 
-// secretLines returns the lines of s that hold a secret, with the secret
-// masked and the line shortened, to say where a leak is.
-func secretLines(s string) string {
+// secretLines returns the lines of s that hold one of secrets, with the
+// secret masked and the line shortened, to say where a leak is.
+func secretLines(s string, secrets ...string) string {
 	var out []string
 	for line := range strings.SplitSeq(s, "\n") {
-		if found := findSecrets(line); len(found) > 0 {
+		if found := findAny(line, secrets...); len(found) > 0 {
 			for _, secret := range found {
 				line = strings.ReplaceAll(line, secret, "[LEAKED "+secret[:4]+"]")
 			}
@@ -54,14 +54,44 @@ func secretLines(s string) string {
 	return strings.Join(out, "\n")
 }
 
-func findSecrets(s string) []string {
+// findAny returns the secrets that s contains.
+func findAny(s string, secrets ...string) []string {
 	var found []string
-	for _, secret := range allSecrets {
+	for _, secret := range secrets {
 		if strings.Contains(s, secret) {
 			found = append(found, secret)
 		}
 	}
 	return found
+}
+
+func findSecrets(s string) []string { return findAny(s, allSecrets...) }
+
+// traceLog sends the CLI's log and the in-process provider's
+// (terraform-plugin-log's test sink) to one file, at TRACE, for the rest of
+// the test; read returns what it holds.
+func traceLog(t *testing.T) (read func() string) {
+	t.Helper()
+	logFile := filepath.Join(t.TempDir(), "trace.log")
+	t.Setenv("TF_ACC_LOG_PATH", logFile)
+	t.Setenv("TF_LOG", "TRACE")
+	t.Setenv("TF_ACC_LOG", "TRACE")
+	return func() string {
+		b, err := os.ReadFile(logFile)
+		if err != nil {
+			t.Fatalf("reading the trace log: %v", err)
+		}
+		return string(b)
+	}
+}
+
+// stateJSON is the state as the test harness sees it, in JSON.
+func stateJSON(s *terraform.State) (string, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // "<redacted>" as written
+	err := enc.Encode(s)
+	return buf.String(), err
 }
 
 // secretsConfig is a provider with registry credentials and an update_url
@@ -156,12 +186,7 @@ func TestAccSecretsNeverShown(t *testing.T) {
 		t.Fatalf("the configuration itself holds %v", found)
 	}
 
-	// TF_ACC_LOG_PATH sends the CLI's log and the in-process provider's
-	// (terraform-plugin-log's test sink) to one file, at TRACE.
-	logFile := filepath.Join(t.TempDir(), "trace.log")
-	t.Setenv("TF_ACC_LOG_PATH", logFile)
-	t.Setenv("TF_LOG", "TRACE")
-	t.Setenv("TF_ACC_LOG", "TRACE")
+	readTrace := traceLog(t)
 
 	redactedURL := "http://<redacted>@127.0.0.1:1/latest.json?token=<redacted>"
 	resource.Test(t, resource.TestCase{
@@ -177,13 +202,10 @@ func TestAccSecretsNeverShown(t *testing.T) {
 				statecheck.ExpectKnownValue("data.imagegate_image.app", tfjsonpath.New("env_names"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("API_TOKEN"), knownvalue.StringExact("PATH")})),
 			},
 			Check: func(s *terraform.State) error {
-				var buf bytes.Buffer
-				enc := json.NewEncoder(&buf)
-				enc.SetEscapeHTML(false) // "<redacted>" as written
-				if err := enc.Encode(s); err != nil {
+				state, err := stateJSON(s)
+				if err != nil {
 					return err
 				}
-				state := buf.String()
 				// Not vacuous: the state holds the image, the redacted
 				// history and the update warning with the redacted URL.
 				for _, want := range []string{reg.Host + "/private/app", "ENV API_TOKEN=<redacted>", redactedURL} {
@@ -199,11 +221,7 @@ func TestAccSecretsNeverShown(t *testing.T) {
 		}},
 	})
 
-	b, err := os.ReadFile(logFile)
-	if err != nil {
-		t.Fatalf("reading the trace log: %v", err)
-	}
-	trace := string(b)
+	trace := readTrace()
 	// Not vacuous: both the CLI and the provider under test wrote here at
 	// TRACE, including the reads that handled the secrets.
 	for _, want := range []*regexp.Regexp{
@@ -217,7 +235,7 @@ func TestAccSecretsNeverShown(t *testing.T) {
 		}
 	}
 	if found := findSecrets(trace); len(found) > 0 {
-		t.Errorf("the trace log contains %v, in:\n%s", found, secretLines(trace))
+		t.Errorf("the trace log contains %v, in:\n%s", found, secretLines(trace, allSecrets...))
 	}
 
 	out := planOutput(t, config)

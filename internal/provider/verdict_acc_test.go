@@ -12,7 +12,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -94,17 +93,16 @@ resource "imagegate_policy" "p" {
   checks = { require_healthcheck = true, action = "warn" }
 }
 `
-	verdictRes := func(name, ref, password string) string {
+	signing := newVerdictSigning(t, key, testutil.CosignPassword)
+	verdictRes := func(name, ref string) string {
 		return fmt.Sprintf(`
 resource "imagegate_verdict" %q {
-  reference            = %q
-  policy               = imagegate_policy.p.document
-  signing_key          = %q
-  signing_key_password = %q
+  reference = %q
+  policy    = imagegate_policy.p.document%s
 }
-`, name, ref, string(key), password)
+`, name, ref, signing.resource())
 	}
-	base := e.provider("") + policyRes + verdictRes("v", e.reg.Ref("app:1"), testutil.CosignPassword)
+	base := signing.variables() + e.providerWith("", signing.provider()) + policyRes + verdictRes("v", e.reg.Ref("app:1"))
 	withSignatures := base + `
 data "imagegate_signatures" "s" {
   reference    = "${imagegate_verdict.v.id}"
@@ -118,6 +116,12 @@ data "imagegate_signatures" "s" {
 		ProtoV6ProviderFactories: factories(),
 		Steps: []resource.TestStep{
 			{
+				// First, while nothing is in the state: the post-test
+				// destroy uses the last step's configuration.
+				Config:      strings.ReplaceAll(base, "var.verdict_key_password", `"not-the-password"`),
+				ExpectError: regexp.MustCompile(`(Signing Key Password Does Not Fit|Invalid Signing Key)[\s\S]*password\s+does\s+not\s+decrypt\s+the\s+signing\s+key`),
+			},
+			{
 				Config: base,
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(v, tfjsonpath.New("passed"), knownvalue.Bool(true)),
@@ -129,6 +133,14 @@ data "imagegate_signatures" "s" {
 					statecheck.CompareValuePairs(v, tfjsonpath.New("policy_id"), "imagegate_policy.p", tfjsonpath.New("id"), compare.ValuesSame()),
 				},
 				Check: func(s *terraform.State) error {
+					// The key and its password are nowhere in the state.
+					state, err := stateJSON(s)
+					if err != nil {
+						return err
+					}
+					if found := findAny(state, keyBody(key), testutil.CosignPassword); len(found) > 0 {
+						return fmt.Errorf("the state holds the signing key or its password:\n%s", secretLines(state, found...))
+					}
 					policyID := s.RootModule().Resources["imagegate_policy.p"].Primary.Attributes["id"]
 					preds := cosignVerdicts(t, keyPath, appRef)
 					if len(preds) != 1 {
@@ -210,7 +222,7 @@ data "imagegate_signatures" "s" {
 			},
 			{
 				PreConfig: e.reg.ResetRequests,
-				Config:    base + verdictRes("root", e.reg.Ref("root:1"), testutil.CosignPassword),
+				Config:    base + verdictRes("root", e.reg.Ref("root:1")),
 				ExpectError: regexp.MustCompile(`Image Failed Policy Gate[\s\S]*` + regexp.QuoteMeta(rootDigest.String()) +
 					`[\s\S]*user \(CIS 4\.1\)[\s\S]*root`),
 			},
@@ -231,8 +243,11 @@ data "imagegate_signatures" "s" {
 						}
 					}
 				},
-				Config:      base + verdictRes("wrong", e.reg.Ref("app:1"), "not-the-password"),
-				ExpectError: regexp.MustCompile(`Signing Key Password Does Not Fit[\s\S]*password\s+does\s+not\s+decrypt\s+the\s+signing\s+key`),
+				// Nothing changes: the state's verdict is the moved tag's.
+				Config: base,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(v, plancheck.ResourceActionNoop),
+				}},
 			},
 		},
 	})
@@ -262,9 +277,8 @@ func TestVerdictSignerErrorsNeverEchoThePassword(t *testing.T) {
 		"password in key error": {"-----BEGIN PRIVATE KEY-----\n" + base64.StdEncoding.EncodeToString([]byte(secret)) + "\n-----END PRIVATE KEY-----\n", secret, "signing_key_password", "password was given"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			m := &verdictModel{SigningKey: types.StringValue(c.key), SigningKeyPassword: types.StringValue(c.password)}
 			var diags diag.Diagnostics
-			if s := loadVerdictSigner(m, &diags); s != nil || !diags.HasError() {
+			if s := loadVerdictSigner(c.key, c.password, &diags); s != nil || !diags.HasError() {
 				t.Fatalf("loadVerdictSigner accepted the key: %v", diags)
 			}
 			d := diags.Errors()[0]

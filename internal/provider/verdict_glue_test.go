@@ -8,8 +8,8 @@ import (
 )
 
 // TestVerdictPublishes: only a change that alters what the verdict says or
-// who signs it attaches a new one; a new password for the same key, or
-// timeouts, only update the state.
+// who signs it attaches a new one; timeouts or the reference's spelling
+// only update the state.
 func TestVerdictPublishes(t *testing.T) {
 	platforms := func(ps ...string) types.List {
 		if len(ps) == 0 {
@@ -23,14 +23,14 @@ func TestVerdictPublishes(t *testing.T) {
 	}
 	state := verdictModel{
 		ID: types.StringValue("r.example/app@sha256:aa"), PolicyID: types.StringValue("sha256:p1"), PublicKey: types.StringValue("PUB1"),
-		Platforms: platforms(), AttestationDigest: types.StringValue("sha256:att"), SigningKeyPassword: types.StringValue("old"),
+		Platforms: platforms(), AttestationDigest: types.StringValue("sha256:att"),
 	}
 	for name, c := range map[string]struct {
 		edit func(m *verdictModel)
 		want bool
 	}{
 		"unchanged":       {func(*verdictModel) {}, false},
-		"new password":    {func(m *verdictModel) { m.SigningKeyPassword = types.StringValue("new") }, false},
+		"new spelling":    {func(m *verdictModel) { m.Reference = types.StringValue("r.example/app:1") }, false},
 		"new digest":      {func(m *verdictModel) { m.ID = types.StringValue("r.example/app@sha256:bb") }, true},
 		"new policy":      {func(m *verdictModel) { m.PolicyID = types.StringValue("sha256:p2") }, true},
 		"new key":         {func(m *verdictModel) { m.PublicKey = types.StringValue("PUB2") }, true},

@@ -40,18 +40,17 @@ func TestAccVerdictPlatforms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	signing := newVerdictSigning(t, key, testutil.CosignPassword)
 	verdictRes := func(name, platforms string) string {
 		return fmt.Sprintf(`
 resource "imagegate_verdict" %q {
-  reference            = %q
-  policy               = imagegate_policy.p.document
-  signing_key          = %q
-  signing_key_password = %q
+  reference = %q
+  policy    = imagegate_policy.p.document%s
 %s
 }
-`, name, e.reg.Ref("multi:1"), string(key), testutil.CosignPassword, platforms)
+`, name, e.reg.Ref("multi:1"), signing.resource(), platforms)
 	}
-	base := e.provider("") + `
+	base := signing.variables() + e.providerWith("", signing.provider()) + `
 resource "imagegate_policy" "p" {
   name = "production"
   user = { require_non_root = true }

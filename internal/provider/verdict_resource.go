@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/imagegate/terraform-provider-imagegate/internal/attest"
@@ -93,14 +94,16 @@ func (r *verdictResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				},
 			},
 			"signing_key": schema.StringAttribute{
-				MarkdownDescription: "The private key that signs the verdict, in PEM: cosign's encrypted format (`cosign generate-key-pair`, with `signing_key_password`) or an unencrypted PKCS#8 key (ECDSA P-256/P-384/P-521, Ed25519 or RSA of 2048 bits or more). Sensitive: it is masked in plan output, but Terraform 1.5 has no write-only attributes, so it is stored (sensitive) in the state like any argument; prefer an encrypted cosign key and an encrypted state backend. Changing the key attaches a new verdict signed with it.",
-				Required:            true,
-				Sensitive:           true,
-			},
-			"signing_key_password": schema.StringAttribute{
-				MarkdownDescription: "The password of an encrypted cosign `signing_key`; leave it unset for a PKCS#8 key. Sensitive, stored in the state as `signing_key` is. A wrong password fails the plan with a message that never contains it.",
+				MarkdownDescription: "The private key that signs the verdict, in PEM: cosign's encrypted format (`cosign generate-key-pair`, with `signing_key_password`) or an unencrypted PKCS#8 key (ECDSA P-256/P-384/P-521, Ed25519 or RSA of 2048 bits or more). Write-only: it is never stored in state or shown in plan output, which needs Terraform 1.11 or OpenTofu 1.11 or later. When it is unset, the verdict is signed with the provider's `registry_attestations.signing_key`, the place for the key with older Terraform versions (provider configuration is never stored in state either); one of the two is required. Changing the key (which changes `public_key`) attaches a new verdict signed with it.",
 				Optional:            true,
 				Sensitive:           true,
+				WriteOnly:           true,
+			},
+			"signing_key_password": schema.StringAttribute{
+				MarkdownDescription: "The password of an encrypted cosign `signing_key`; leave it unset for a PKCS#8 key. Write-only, like `signing_key`. A wrong password fails the plan with a message that never contains it.",
+				Optional:            true,
+				Sensitive:           true,
+				WriteOnly:           true,
 			},
 			"digest": computed("The digest the verdict is attached to, `sha256:…`, known at plan time: the index for a multi-platform image (or the one platform's image when `platforms` selects exactly one), else the image."),
 			"passed": schema.BoolAttribute{
@@ -108,7 +111,7 @@ func (r *verdictResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				Computed:            true,
 			},
 			"policy_id":          computed("The id of the policy the verdict is for: the SHA-256 of its canonical document, `sha256:…`, as `imagegate_policy`'s `id`. The verdict's `predicate.policy.id`, which admission rules compare."),
-			"public_key":         computed("The public key of `signing_key`, in PEM (as `cosign.pub`): give it to `cosign verify-attestation --key`, to the admission controller, or to `imagegate_signatures`' `keys`."),
+			"public_key":         computed("The public key of the signing key, in PEM (as `cosign.pub`): give it to `cosign verify-attestation --key`, to the admission controller, or to `imagegate_signatures`' `keys`."),
 			"predicate_type":     computed("The in-toto predicate type of the verdict, `" + verdict.PredicateType + "`."),
 			"attestation_digest": computed("The digest of the digest's `sha256-<hex>.att` manifest right after the verdict was appended to it. Attestations attached later (by imagegate or cosign) change that manifest; refresh looks for the verdict itself, so that is not drift."),
 			"timeouts":           timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true}),
@@ -121,22 +124,54 @@ func (r *verdictResource) Configure(_ context.Context, req resource.ConfigureReq
 }
 
 func (r *verdictResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	var p types.String
-	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("policy"), &p)...)
-	if p.IsUnknown() || p.IsNull() {
+	var m verdictModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
 		return
 	}
-	if _, err := policy.Parse([]byte(p.ValueString())); err != nil {
+	if !m.SigningKey.IsNull() && !req.ClientCapabilities.WriteOnlyAttributesAllowed {
+		resp.Diagnostics.AddAttributeError(path.Root("signing_key"), "Write-Only Signing Key Not Supported",
+			"signing_key is write-only, so that the key is never stored in state, and this Terraform version cannot send write-only attributes (Terraform 1.11 and OpenTofu 1.11 can). Remove signing_key and signing_key_password from imagegate_verdict and set the key in the provider's registry_attestations.signing_key and signing_key_password instead: provider configuration is never stored in state either.")
+	}
+	if !m.SigningKeyPassword.IsNull() && m.SigningKey.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("signing_key_password"), "Password Without Signing Key",
+			"signing_key_password is set but signing_key is not: set the encrypted cosign key it belongs to, or remove the password (a key in the provider's registry_attestations takes its password there).")
+	}
+	if m.Policy.IsUnknown() || m.Policy.IsNull() {
+		return
+	}
+	if _, err := policy.Parse([]byte(m.Policy.ValueString())); err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("policy"), "Invalid Policy", err.Error()+". Pass the document of an imagegate_policy, or a policy JSON file that validates.")
 	}
+}
+
+// signer returns the key that signs the verdict: the configuration's
+// write-only signing_key, else the provider's registry_attestations key.
+// unknown says the key is known only at apply.
+func (r *verdictResource) signer(ctx context.Context, config tfsdk.Config, diags *diag.Diagnostics) (s *attest.Signer, unknown bool) {
+	var key, password types.String
+	diags.Append(config.GetAttribute(ctx, path.Root("signing_key"), &key)...)
+	diags.Append(config.GetAttribute(ctx, path.Root("signing_key_password"), &password)...)
+	switch {
+	case diags.HasError():
+		return nil, false
+	case key.IsUnknown() || password.IsUnknown():
+		return nil, true
+	case !key.IsNull():
+		return loadVerdictSigner(key.ValueString(), password.ValueString(), diags), false
+	case r.data.signer != nil:
+		return r.data.signer, false
+	}
+	diags.AddAttributeError(path.Root("signing_key"), "Missing Signing Key",
+		"imagegate_verdict signs each verdict and has no key: set signing_key (write-only, with Terraform 1.11 or OpenTofu 1.11 or later), or the provider's registry_attestations.signing_key, which every version supports. Neither is ever stored in state.")
+	return nil, false
 }
 
 // loadVerdictSigner reads the signing key, reporting a problem on the key
 // or on its password. attest's messages never contain the password; the
 // password is taken out anyway, should a message ever echo it.
-func loadVerdictSigner(m *verdictModel, diags *diag.Diagnostics) *attest.Signer {
-	password := m.SigningKeyPassword.ValueString()
-	s, err := attest.LoadSigner([]byte(m.SigningKey.ValueString()), []byte(password))
+func loadVerdictSigner(key, password string, diags *diag.Diagnostics) *attest.Signer {
+	s, err := attest.LoadSigner([]byte(key), []byte(password))
 	if err == nil {
 		return s
 	}
@@ -224,15 +259,14 @@ func (r *verdictResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		}
 	}
 	plan.PredicateType = types.StringValue(verdict.PredicateType)
-	if plan.SigningKey.IsUnknown() || plan.SigningKeyPassword.IsUnknown() {
+	// A key that does not load (a wrong password) fails the plan, not the
+	// apply after the gate.
+	switch s, unknown := r.signer(ctx, req.Config, &resp.Diagnostics); {
+	case unknown:
 		plan.PublicKey = types.StringUnknown()
-	} else {
-		// A key that does not load (a wrong password) fails the plan, not
-		// the apply after the gate.
-		s := loadVerdictSigner(&plan, &resp.Diagnostics)
-		if s == nil {
-			return
-		}
+	case s == nil:
+		return
+	default:
 		pub, err := s.PublicKeyPEM()
 		if err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("signing_key"), "Invalid Signing Key", err.Error()+".")
@@ -276,8 +310,8 @@ func (r *verdictResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 
 // publishes says whether applying plan over state attaches a verdict: a
 // first verdict, another digest, policy, signing key or platform set.
-// Other changes (the password of the same key, timeouts, the reference's
-// spelling) only update the state.
+// Other changes (timeouts, the reference's spelling) only update the
+// state.
 func publishes(state, plan *verdictModel) bool {
 	return state == nil || state.AttestationDigest.IsNull() || state.ID.ValueString() != plan.ID.ValueString() ||
 		state.PolicyID.ValueString() != plan.PolicyID.ValueString() ||
@@ -295,7 +329,7 @@ func (r *verdictResource) Create(ctx context.Context, req resource.CreateRequest
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	r.publish(ctx, &m, &resp.Diagnostics)
+	r.publish(ctx, &m, req.Config, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -314,7 +348,7 @@ func (r *verdictResource) Update(ctx context.Context, req resource.UpdateRequest
 		resp.Diagnostics.Append(diags...)
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		r.publish(ctx, &m, &resp.Diagnostics)
+		r.publish(ctx, &m, req.Config, &resp.Diagnostics)
 		if resp.Diagnostics.HasError() {
 			return
 		}
@@ -324,8 +358,8 @@ func (r *verdictResource) Update(ctx context.Context, req resource.UpdateRequest
 
 // publish gates the image again (the database may have changed since the
 // plan) and, only when it passes, signs the verdict and attaches it.
-func (r *verdictResource) publish(ctx context.Context, m *verdictModel, diags *diag.Diagnostics) {
-	signer := loadVerdictSigner(m, diags)
+func (r *verdictResource) publish(ctx context.Context, m *verdictModel, config tfsdk.Config, diags *diag.Diagnostics) {
+	signer, _ := r.signer(ctx, config, diags)
 	if signer == nil {
 		return
 	}
@@ -411,11 +445,11 @@ func (r *verdictResource) Read(ctx context.Context, req resource.ReadRequest, re
 // registry may refuse deletes.
 func (r *verdictResource) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {}
 
-// ImportState refuses: a verdict holds the signing key, which no import id
-// can carry, and applying creates a new verdict just as well.
+// ImportState refuses: no import id can name the signing key, and applying
+// creates a new verdict just as well.
 func (r *verdictResource) ImportState(_ context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	resp.Diagnostics.AddError("Import Not Supported",
-		fmt.Sprintf("imagegate_verdict cannot be imported (id %q): declare the resource and apply, which gates the image and attaches a new verdict signed with signing_key; existing attestations stay where they are.", req.ID))
+		fmt.Sprintf("imagegate_verdict cannot be imported (id %q): declare the resource and apply, which gates the image and attaches a new verdict signed with its key; existing attestations stay where they are.", req.ID))
 }
 
 // imagePlatforms lists the platforms of resolved images, sorted.

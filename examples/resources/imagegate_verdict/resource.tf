@@ -10,6 +10,17 @@ variable "cosign_password" {
   sensitive   = true
 }
 
+# The key that signs verdicts. Provider configuration is never stored in
+# state, and this works with every Terraform and OpenTofu version. With
+# Terraform or OpenTofu 1.11 or later, imagegate_verdict's write-only
+# signing_key and signing_key_password can carry a key of its own instead.
+provider "imagegate" {
+  registry_attestations = {
+    signing_key          = var.cosign_key
+    signing_key_password = var.cosign_password
+  }
+}
+
 resource "imagegate_policy" "production" {
   name            = "production"
   vulnerabilities = { fail_on_severity = "high" }
@@ -19,13 +30,11 @@ resource "imagegate_policy" "production" {
 # Gates the digest that app:1.4.2 names now (the plan fails if it does not
 # pass) and, on apply, attaches the decision to that digest as an in-toto
 # attestation of type https://imagegate.dev/verdict/v1, signed with
-# the key. An admission controller then admits only digests that carry a
+# the provider's key. An admission controller then admits only digests that carry a
 # verdict of this policy (see the admission guide).
 resource "imagegate_verdict" "app" {
-  reference            = "registry.example.com/team/app:1.4.2"
-  policy               = imagegate_policy.production.document
-  signing_key          = var.cosign_key
-  signing_key_password = var.cosign_password
+  reference = "registry.example.com/team/app:1.4.2"
+  policy    = imagegate_policy.production.document
 
   timeouts = {
     create = "20m"
