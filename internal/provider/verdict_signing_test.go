@@ -49,6 +49,9 @@ type verdictSigning struct {
 
 func newVerdictSigning(t *testing.T, key []byte, password string) verdictSigning {
 	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance tests need TF_ACC and TF_ACC_TERRAFORM_PATH (make test sets them)")
+	}
 	wo, err := cliWriteOnly()
 	if err != nil {
 		t.Fatal(err)
