@@ -144,11 +144,11 @@ func renderReport(o options, r *results) rendered {
 	warmRatio := r.warm.Wall.Seconds() / r.cold.Wall.Seconds()
 	rssRatio := float64(r.cold.ProviderRSSKB) / float64(r.grype.RSSKB)
 	targets := []target{
-		{"Cold scan wall time <= 1.0x the grype CLI's", coldRatio, 1.0,
+		{"Cold scan wall time <= 0.7x the grype CLI's", coldRatio, 0.7,
 			fmt.Sprintf("imagegate cold plan %s / grype CLI %s", secs(r.cold.Wall), secs(r.grype.Wall)), ""},
 		{"Warm re-plan wall time <= 0.1x the cold plan's", warmRatio, 0.1,
 			fmt.Sprintf("warm plan %s / cold plan %s", secs(r.warm.Wall), secs(r.cold.Wall)), ""},
-		{"Peak RSS <= the grype CLI's", rssRatio, 1.0,
+		{"Peak RSS <= 0.8x the grype CLI's", rssRatio, 0.8,
 			fmt.Sprintf("provider process %s / grype CLI %s (cold scans)", kb(r.cold.ProviderRSSKB), kb(r.grype.RSSKB)), ""},
 	}
 	if sc := r.scale; sc.manyCold.N > 0 {

@@ -266,6 +266,25 @@ func report(diags *diag.Diagnostics, at path.Path, ref string, pol *policy.Polic
 	reportMore(diags, at, ref, pol, res, enforce, e, gateMore)
 }
 
+// gateBeforeWrite gates the image a resource is about to write for (a
+// promotion's copy, a verdict), always enforcing, and reports like
+// imagegate_gate: ref names the image in the messages, at and platformsAt
+// are the attributes a problem is reported on, more is the hint for the
+// violations the messages leave out. It returns nil when nothing may be
+// written, with the reasons in diags.
+func (d *providerData) gateBeforeWrite(ctx context.Context, req gate.Request, ref string, at, platformsAt path.Path, more string, diags *diag.Diagnostics) *gate.Result {
+	res, err := d.gate.Evaluate(ctx, req)
+	if err != nil {
+		scanErrorAt(diags, req.Reference, err, at, platformsAt)
+		return nil
+	}
+	reportMore(diags, at, ref, req.Policy, res, true, enforcement{on: true}, more)
+	if diags.HasError() {
+		return nil
+	}
+	return res
+}
+
 // reportMore is report with its own hint for the violations the messages
 // leave out.
 func reportMore(diags *diag.Diagnostics, at path.Path, ref string, pol *policy.Policy, res *gate.Result, enforce bool, e enforcement, more string) {

@@ -239,13 +239,7 @@ func (r *promotionResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 	if changed {
 		// The apply will copy: gate now, so the plan fails for an image
 		// that would be refused.
-		res, err := r.data.gate.Evaluate(ctx, gate.Request{Reference: p.source.String(), Policy: p.policy})
-		if err != nil {
-			scanErrorAt(&resp.Diagnostics, p.source.String(), err, path.Root("source"), path.Root("source"))
-			return
-		}
-		reportMore(&resp.Diagnostics, path.Root("source"), p.source.String(), p.policy, res, true, enforcement{on: true}, promotionMore)
-		if resp.Diagnostics.HasError() {
+		if r.gateSource(ctx, p, &resp.Diagnostics) == nil {
 			return
 		}
 		plan.Evaluation, plan.Compliant = types.ObjectUnknown(evaluationType.AttrTypes), types.BoolUnknown()
@@ -303,6 +297,12 @@ func copies(state, plan *promotionModel) bool {
 		!state.CopySignatures.Equal(plan.CopySignatures) || state.Destination.ValueString() != plan.Destination.ValueString()
 }
 
+// gateSource gates the source digest the promotion copies.
+func (r *promotionResource) gateSource(ctx context.Context, p *planned, diags *diag.Diagnostics) *gate.Result {
+	src := p.source.String()
+	return r.data.gateBeforeWrite(ctx, gate.Request{Reference: src, Policy: p.policy}, src, path.Root("source"), path.Root("source"), promotionMore, diags)
+}
+
 // promote gates the source again (the database may have changed since the
 // plan) and copies it; nothing is copied when the gate fails.
 func (r *promotionResource) promote(ctx context.Context, m *promotionModel, diags *diag.Diagnostics) {
@@ -315,13 +315,8 @@ func (r *promotionResource) promote(ctx context.Context, m *promotionModel, diag
 			fmt.Sprintf("%s resolved to %s when the plan was made and resolves to %s now. Nothing was copied: plan again to promote the new digest.", m.Source.ValueString(), planned, p.digest))
 		return
 	}
-	res, err := r.data.gate.Evaluate(ctx, gate.Request{Reference: p.source.String(), Policy: p.policy})
-	if err != nil {
-		scanErrorAt(diags, p.source.String(), err, path.Root("source"), path.Root("source"))
-		return
-	}
-	reportMore(diags, path.Root("source"), p.source.String(), p.policy, res, true, enforcement{on: true}, promotionMore)
-	if diags.HasError() {
+	res := r.gateSource(ctx, p, diags)
+	if res == nil {
 		return
 	}
 	out, err := promote.New(r.data.registry).Copy(ctx, promote.Request{Source: p.source, Destination: p.dest, CopySignatures: m.CopySignatures.ValueBool()})

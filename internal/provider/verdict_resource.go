@@ -241,6 +241,12 @@ func (r *verdictResource) resolve(ctx context.Context, m *verdictModel, diags *d
 	return &verdictPlan{policy: pol, policyID: id, digest: d, resolved: set.PinnedReference(), platforms: platforms}
 }
 
+// gate gates what the verdict is for; ref is the reference as written.
+func (r *verdictResource) gate(ctx context.Context, p *verdictPlan, ref string, diags *diag.Diagnostics) *gate.Result {
+	req := gate.Request{Reference: p.resolved, Platforms: p.platforms, Policy: p.policy}
+	return r.data.gateBeforeWrite(ctx, req, ref, path.Root("reference"), path.Root("platforms"), gateMore, diags)
+}
+
 func (r *verdictResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() || r.data == nil {
 		return // destroy, or validation before the provider is configured
@@ -292,13 +298,7 @@ func (r *verdictResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	if publishes(state, &plan) {
 		// The apply will attach a verdict: gate now, so the plan fails for
 		// an image that would be refused.
-		res, err := r.data.gate.Evaluate(ctx, gate.Request{Reference: p.resolved, Platforms: p.platforms, Policy: p.policy})
-		if err != nil {
-			scanErrorAt(&resp.Diagnostics, p.digest.String(), err, path.Root("reference"), path.Root("platforms"))
-			return
-		}
-		report(&resp.Diagnostics, path.Root("reference"), plan.Reference.ValueString(), p.policy, res, true, enforcement{on: true})
-		if resp.Diagnostics.HasError() {
+		if r.gate(ctx, p, plan.Reference.ValueString(), &resp.Diagnostics) == nil {
 			return
 		}
 		plan.Passed, plan.AttestationDigest = types.BoolValue(true), types.StringUnknown()
@@ -377,13 +377,8 @@ func (r *verdictResource) publish(ctx context.Context, m *verdictModel, config t
 			fmt.Sprintf("%s resolved to %s when the plan was made and resolves to %s now. No verdict was attached: plan again to judge the new digest.", m.Reference.ValueString(), planned, p.digest))
 		return
 	}
-	res, err := r.data.gate.Evaluate(ctx, gate.Request{Reference: p.resolved, Platforms: p.platforms, Policy: p.policy})
-	if err != nil {
-		scanErrorAt(diags, p.digest.String(), err, path.Root("reference"), path.Root("platforms"))
-		return
-	}
-	report(diags, path.Root("reference"), m.Reference.ValueString(), p.policy, res, true, enforcement{on: true})
-	if diags.HasError() {
+	res := r.gate(ctx, p, m.Reference.ValueString(), diags)
+	if res == nil {
 		return
 	}
 	if res.ApprovedReference != p.digest.String() {

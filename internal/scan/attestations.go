@@ -72,28 +72,21 @@ type attestationStore struct {
 	publisher *attest.Publisher
 }
 
-// layerFactsKey marks a context whose scan needs the facts read from
-// layers (Request.LayerFacts), so entry() never answers it with an SBOM
-// from an attestation.
-type layerFactsKey struct{}
-
-func withLayerFacts(ctx context.Context, need bool) context.Context {
-	if !need {
-		return ctx
-	}
-	return context.WithValue(ctx, layerFactsKey{}, true)
+// needs is what a scan needs an entry to carry beyond its packages.
+type needs struct {
+	// licenses: an SBOM output was asked for, and its packages carry
+	// licenses.
+	licenses bool
+	// layerFacts: the account files and hygiene facts of the layers
+	// (user and checks rules, all-layers scans), which no attestation has.
+	layerFacts bool
 }
 
-func needsLayerFacts(ctx context.Context) bool {
-	v, _ := ctx.Value(layerFactsKey{}).(bool)
-	return v
-}
-
-// usable says whether an entry answers this scan: one made from an
-// attestation lacks the account files and hygiene facts, so a scan that
-// needs them catalogs the image instead.
-func usable(ctx context.Context, e *Entry) bool {
-	return e.Source != SourceAttestation || !needsLayerFacts(ctx)
+// metBy says whether an entry answers such a scan: one without licenses
+// cannot answer a scan that needs them, and one made from an attestation
+// lacks the layer facts, so the image is cataloged instead.
+func (n needs) metBy(e *Entry) bool {
+	return (e.Licenses || !n.licenses) && (e.Source != SourceAttestation || !n.layerFacts)
 }
 
 // fromAttestation returns an entry built from the first SBOM attestation
@@ -101,7 +94,7 @@ func usable(ctx context.Context, e *Entry) bool {
 // each SBOM attestation found was not used. No layer is read.
 func (s *Scanner) fromAttestation(ctx context.Context, res *registry.Resolved, pinned string, scope Scope) (*cachedEntry, []string) {
 	a := s.attestations
-	if a == nil || !a.UseSBOM || scope != Squashed || needsLayerFacts(ctx) {
+	if a == nil || !a.UseSBOM || scope != Squashed {
 		return nil, nil
 	}
 	digest, err := name.NewDigest(pinned, name.Insecure)

@@ -267,16 +267,15 @@ func (s *Scanner) scanResolved(ctx context.Context, db *vulndb.DB, res *registry
 	digest := res.Digest.String()
 	pinned := res.Ref.Context().Name() + "@" + digest
 	key := digest + "|" + string(req.Scope)
-	licenses := req.needsLicenses()
-	ctx = withLayerFacts(ctx, req.LayerFacts)
+	need := needs{licenses: req.needsLicenses(), layerFacts: req.LayerFacts}
 	// A request that needs licenses, or layer facts, has its own flight:
 	// one that does not may be cataloging without them, or using an
 	// attested SBOM.
 	flightKey := key
-	if licenses {
+	if need.licenses {
 		flightKey += "|licenses"
 	}
-	if req.LayerFacts {
+	if need.layerFacts {
 		flightKey += "|layer-facts"
 	}
 	var ce *cachedEntry
@@ -287,12 +286,12 @@ func (s *Scanner) scanResolved(ctx context.Context, db *vulndb.DB, res *registry
 			var prev *Entry
 			if ce, ok := s.entries.Load(key); ok {
 				prev = entryOf(ce)
-				if (prev.Licenses || !licenses) && usable(ctx, prev) {
+				if need.metBy(prev) {
 					obs.From(ctx, obs.Scan).Debug("SBOM cache hit in memory: the image was cataloged earlier in this run", "digest", digest, "scope", string(req.Scope))
 					return &cachedEntry{entry: prev, cached: true}, nil
 				}
 			}
-			ce, err := s.entry(ctx, res, pinned, req.Scope, licenses, prev)
+			ce, err := s.entry(ctx, res, pinned, req.Scope, need, prev)
 			if err == nil {
 				// Keep the entry, not the SBOM document, for the rest of the
 				// process; an entry with licenses is never replaced by one
@@ -389,17 +388,17 @@ func (s *Scanner) keepEntry(key string, e *Entry) {
 	}
 }
 
-// entry loads the cached SBOM of the digest or catalogs the image. With
-// licenses, a cached entry whose SBOM was made without them is not used:
-// the image is cataloged again, with licenses, rather than answering with
-// an SBOM that lacks them. prev is the entry this process already holds
-// for the digest, if any.
-func (s *Scanner) entry(ctx context.Context, res *registry.Resolved, pinned string, scope Scope, licenses bool, prev *Entry) (*cachedEntry, error) {
+// entry loads the cached SBOM of the digest, uses an SBOM attestation, or
+// catalogs the image. A cached entry that does not meet need is not used:
+// the image is cataloged again (with licenses, or for its layer facts)
+// rather than answering with an SBOM that lacks them. prev is the entry
+// this process already holds for the digest, if any.
+func (s *Scanner) entry(ctx context.Context, res *registry.Resolved, pinned string, scope Scope, need needs, prev *Entry) (*cachedEntry, error) {
 	digest := res.Digest.String()
 	log := obs.From(ctx, obs.Scan)
 	e, why := s.cache.load(digest, scope)
 	if e != nil {
-		if (e.Licenses || !licenses) && usable(ctx, e) {
+		if need.metBy(e) {
 			log.Info("SBOM cache hit: no layer pulled", "digest", digest, "scope", string(scope), "packages", len(e.Packages), "cataloged", e.Created)
 			for _, id := range e.LayerOrder {
 				obs.Trace(ctx, log, "layer not pulled (SBOM cached)", "digest", e.Layers[id], "cached", true)
@@ -410,14 +409,14 @@ func (s *Scanner) entry(ctx context.Context, res *registry.Resolved, pinned stri
 			prev = e
 		}
 		why = "the cached SBOM came from an attestation and this scan needs the image's files"
-		if licenses && !e.Licenses {
+		if need.licenses && !e.Licenses {
 			why = "the cached SBOM carries no licenses and an SBOM output was asked for"
 		}
 	}
-	// An attested SBOM carries no licenses: a request that needs them
-	// catalogs.
+	// An attested SBOM carries no licenses and no layer facts: a request
+	// that needs them catalogs.
 	var warnings []string
-	if !licenses {
+	if !need.licenses && !need.layerFacts {
 		var ce *cachedEntry
 		if ce, warnings = s.fromAttestation(ctx, res, pinned, scope); ce != nil {
 			ce.warnings = warnings
@@ -435,7 +434,7 @@ func (s *Scanner) entry(ctx context.Context, res *registry.Resolved, pinned stri
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	ce, err := s.catalog(ctx, res, pinned, scope, licenses)
+	ce, err := s.catalog(ctx, res, pinned, scope, need.licenses)
 	if err != nil {
 		return nil, fmt.Errorf("cataloging %s: %w", pinned, err)
 	}
