@@ -52,7 +52,7 @@ func withEnv(getenv func(string) string) option {
 // New returns a constructor for the provider, as providerserver expects.
 func New(version string, opts ...option) func() provider.Provider {
 	return func() provider.Provider {
-		p := &imagegateProvider{version: version, getenv: os.Getenv}
+		p := &imagegateProvider{version: version, getenv: os.Getenv, now: time.Now}
 		for _, o := range opts {
 			o(p)
 		}
@@ -79,6 +79,8 @@ type providerData struct {
 	gate        *gate.Gate
 	verifier    *verify.Verifier
 	enforcement enforcement
+	// now is the provider's clock.
+	now func() time.Time
 	// signer is registry_attestations' signing key, if any: it signs
 	// published SBOMs and the verdicts that bring no key of their own.
 	signer *attest.Signer
@@ -316,7 +318,7 @@ func (p *imagegateProvider) Configure(ctx context.Context, req provider.Configur
 		return
 	}
 	scanner := scan.New(client, db, cfg.SBOMCacheDir.ValueString(), scanOpts...)
-	data := &providerData{registry: client, db: db, scanner: scanner, gate: gate.New(client, scanner, p.now), enforcement: enf, signer: signer}
+	data := &providerData{registry: client, db: db, scanner: scanner, gate: gate.New(client, scanner, p.now), enforcement: enf, signer: signer, now: p.now}
 	data.verifier = verify.New(client, p.now)
 	data.secrets = logSecrets(cfg.RegistryAuth, dbCfg.UpdateURL, cfg.RegistryAttestations)
 	p.replaceData(data)

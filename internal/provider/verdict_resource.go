@@ -386,7 +386,7 @@ func (r *verdictResource) publish(ctx context.Context, m *verdictModel, config t
 		return
 	}
 	pred, err := verdict.NewPredicate(verdict.Input{
-		Reference: m.Reference.ValueString(), Digest: p.digest, Policy: p.policy, Document: []byte(m.Policy.ValueString()), Result: res, Now: time.Now(),
+		Reference: m.Reference.ValueString(), Digest: p.digest, Policy: p.policy, Document: []byte(m.Policy.ValueString()), Result: res, Now: r.data.now(),
 	})
 	if err != nil {
 		diags.AddError("Verdict Not Attached", err.Error()+".")

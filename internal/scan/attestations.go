@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/anchore/syft/syft/format"
@@ -121,14 +120,14 @@ func (s *Scanner) fromAttestation(ctx context.Context, res *registry.Resolved, p
 	}
 	var others []string
 	for _, r := range rejected {
-		if contains(SBOMPredicateTypes, r.PredicateType) {
+		if slices.Contains(SBOMPredicateTypes, r.PredicateType) {
 			ignored(r.Where, "it does not verify against trusted_keys: "+r.Reason)
 		} else {
 			others = append(others, r.Where+": "+r.Reason)
 		}
 	}
 	if used == nil && len(others) > 0 {
-		sort.Strings(others)
+		slices.Sort(others)
 		more := ""
 		if len(others) > 5 {
 			more = fmt.Sprintf("; and %d more", len(others)-5)
@@ -137,10 +136,6 @@ func (s *Scanner) fromAttestation(ctx context.Context, res *registry.Resolved, p
 		warnings = append(warnings, fmt.Sprintf("No SBOM attestation of %s was used: the attestations attached are of other predicate types (%s%s); SBOMs are read from the predicate types %s. The image was cataloged from its layers.", pinned, strings.Join(others, "; "), more, strings.Join(SBOMPredicateTypes, ", ")))
 	}
 	return used, warnings
-}
-
-func contains(list []string, s string) bool {
-	return slices.Contains(list, s)
 }
 
 // attestedEntry decodes the SBOM of a verified statement with syft's
@@ -174,14 +169,7 @@ func (s *Scanner) attestedEntry(res *registry.Resolved, pinned string, scope Sco
 		e.Layers[l.DiffID] = l.Digest
 		e.LayerOrder = append(e.LayerOrder, l.DiffID)
 	}
-	if d := sb.Artifacts.LinuxDistribution; d != nil && d.ID != "" {
-		e.Distro = &Distro{ID: d.ID, Version: d.VersionID}
-	}
-	e.Packages = []Package{}
-	for p := range sb.Artifacts.Packages.Enumerate() {
-		e.Packages = append(e.Packages, Package{Name: p.Name, Version: p.Version, Type: string(p.Type), PURL: p.PURL})
-	}
-	sort.Slice(e.Packages, func(i, j int) bool { return lessStrings(e.Packages[i].key(), e.Packages[j].key()) })
+	e.setContents(sb)
 	withoutRawConfig(sb)
 	out, err := encode(sb, FormatSyftJSON)
 	if err != nil {

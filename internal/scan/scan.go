@@ -12,7 +12,6 @@ import (
 	"maps"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -552,14 +551,7 @@ func (s *Scanner) catalog(ctx context.Context, res *registry.Resolved, pinned st
 	if !licenses {
 		withoutLicenses(sb)
 	}
-	if d := sb.Artifacts.LinuxDistribution; d != nil && d.ID != "" {
-		e.Distro = &Distro{ID: d.ID, Version: d.VersionID}
-	}
-	e.Packages = []Package{}
-	for p := range sb.Artifacts.Packages.Enumerate() {
-		e.Packages = append(e.Packages, Package{Name: p.Name, Version: p.Version, Type: string(p.Type), PURL: p.PURL})
-	}
-	sort.Slice(e.Packages, func(i, j int) bool { return lessStrings(e.Packages[i].key(), e.Packages[j].key()) })
+	e.setContents(sb)
 	counts := map[string]int{}
 	for _, p := range e.Packages {
 		counts[p.Type]++
@@ -722,7 +714,7 @@ func matchSBOM(ctx context.Context, db *vulndb.DB, doc []byte, e *Entry) ([]Vuln
 		}
 		vulns = append(vulns, v)
 	}
-	sort.SliceStable(vulns, func(i, j int) bool { return lessStrings(vulns[i].key(), vulns[j].key()) })
+	slices.SortStableFunc(vulns, func(a, b Vulnerability) int { return slices.Compare(a.key(), b.key()) })
 	return dedupe(vulns), nil
 }
 
@@ -736,19 +728,23 @@ func (v Vulnerability) key() []string {
 
 func (p Package) key() []string { return []string{p.Name, p.Version, p.Type, p.PURL} }
 
-func lessStrings(a, b []string) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return a[i] < b[i]
-		}
+// setContents sets the distro and the sorted package list of an entry
+// from its SBOM.
+func (e *Entry) setContents(sb *sbom.SBOM) {
+	if d := sb.Artifacts.LinuxDistribution; d != nil && d.ID != "" {
+		e.Distro = &Distro{ID: d.ID, Version: d.VersionID}
 	}
-	return false
+	e.Packages = []Package{}
+	for p := range sb.Artifacts.Packages.Enumerate() {
+		e.Packages = append(e.Packages, Package{Name: p.Name, Version: p.Version, Type: string(p.Type), PURL: p.PURL})
+	}
+	slices.SortFunc(e.Packages, func(a, b Package) int { return slices.Compare(a.key(), b.key()) })
 }
 
 func dedupe(vs []Vulnerability) []Vulnerability {
 	out := vs[:0]
 	for i, v := range vs {
-		if i > 0 && !lessStrings(vs[i-1].key(), v.key()) {
+		if i > 0 && slices.Compare(vs[i-1].key(), v.key()) >= 0 {
 			continue
 		}
 		out = append(out, v)
@@ -843,15 +839,7 @@ func sortedUnique(in []string) []string {
 	if len(in) == 0 {
 		return nil
 	}
-	s := append([]string(nil), in...)
-	sort.Strings(s)
-	out := s[:1]
-	for _, v := range s[1:] {
-		if v != out[len(out)-1] {
-			out = append(out, v)
-		}
-	}
-	return out
+	return slices.Compact(slices.Sorted(slices.Values(in)))
 }
 
 // withoutRawConfig drops the image config syft copies into the SBOM's
