@@ -97,7 +97,8 @@ func actionAttribute() schema.StringAttribute {
 		Optional:            true,
 		Computed:            true,
 		Default:             stringdefault.StaticString(policy.ActionStop),
-		Validators:          []validator.String{stringvalidator.OneOf(policy.ActionStop, policy.ActionWarn)},
+		// The policy's own validation (validatePolicyConfig) names a bad
+		// action and the fix: a schema validator would add a second error.
 	}
 }
 

@@ -92,7 +92,7 @@ resource "imagegate_policy" "p" {
 			{Config: policy(`vulnerabilities = { fail_on_severity = "high", ignore = [{ id = "CVE-1", reason = "x", expires = "2027-13-45" }] }`), ExpectError: regexp.MustCompile(`(?s)Invalid Policy.*2027-13-45.*not\s+an\s+RFC\s+3339`)},
 			{Config: policy(`vulnerabilities = { fail_on_severity = "high", ignore = [{ id = "CVE-1", reason = "" }] }`), ExpectError: regexp.MustCompile(`(?s)Invalid Policy.*reason`)},
 			{Config: policy(`base_image = { trusted = ["cgr.dev/chainguard/[*"] }`), ExpectError: regexp.MustCompile(`(?s)Invalid Policy.*chainguard/\[\*`)},
-			{Config: policy(`vulnerabilities = { action = "block", fail_on_severity = "high" }`), ExpectError: regexp.MustCompile(`(?s)vulnerabilities\.action.*value must be one of`)},
+			{Config: policy(`vulnerabilities = { action = "block", fail_on_severity = "high" }`), ExpectError: regexp.MustCompile(`(?s)vulnerabilities\.action: "block" is\s+not\s+an\s+action; use\s+"stop"\s+or\s+"warn"`)},
 			{Config: policy(`vulnerabilities = {}`), ExpectError: regexp.MustCompile(`(?s)Invalid Policy.*fail_on_severity`)},
 		},
 	})

@@ -153,6 +153,13 @@ data "imagegate_image" "x" {
 			line:    `data "imagegate_policy_document" "p" {`, // a nested attribute: the CLI points at the block
 		},
 		{
+			name:    "bad action",
+			config:  policyDoc(`  vulnerabilities = { action = "block", fail_on_severity = "high" }`),
+			summary: "Invalid Policy",
+			detail:  []string{`vulnerabilities.action: "block" is not an action; use "stop" or "warn"`},
+			line:    `data "imagegate_policy_document" "p" {`, // a nested attribute: the CLI points at the block
+		},
+		{
 			name:    "CVSS 11",
 			config:  policyDoc(`  vulnerabilities = { max_cvss_score = 11 }`),
 			summary: "Invalid Policy",
