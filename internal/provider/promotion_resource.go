@@ -215,8 +215,8 @@ func (r *promotionResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 	}
 	var plan promotionModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() || plan.Source.IsUnknown() || plan.Policy.IsUnknown() || plan.Destination.IsUnknown() {
-		return // known at apply; the gate runs then
+	if resp.Diagnostics.HasError() {
+		return
 	}
 	var state *promotionModel
 	if !req.State.Raw.IsNull() {
@@ -225,6 +225,15 @@ func (r *promotionResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 		if resp.Diagnostics.HasError() {
 			return
 		}
+	}
+	if plan.Source.IsUnknown() || plan.Policy.IsUnknown() || plan.Destination.IsUnknown() {
+		// Known at apply; the gate runs then. A source known only then
+		// may name another digest, which replaces the promotion: the apply
+		// cannot turn a planned update into a replacement.
+		if state != nil && plan.Source.IsUnknown() {
+			resp.RequiresReplace = append(resp.RequiresReplace, path.Root("source"))
+		}
+		return
 	}
 	p := r.resolve(ctx, &plan, &resp.Diagnostics)
 	if p == nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -280,10 +281,15 @@ func (r *verdictResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		}
 		plan.PublicKey = types.StringValue(pub)
 	}
-	if plan.Reference.IsUnknown() || plan.Policy.IsUnknown() || plan.Platforms.IsUnknown() {
+	if plan.Reference.IsUnknown() || plan.Policy.IsUnknown() || !fullyKnown(ctx, plan.Platforms) {
 		// Known at apply; the gate runs then.
 		plan.ID, plan.Digest, plan.PolicyID = types.StringUnknown(), types.StringUnknown(), types.StringUnknown()
 		plan.Passed, plan.AttestationDigest = types.BoolUnknown(), types.StringUnknown()
+		if state != nil && (plan.Reference.IsUnknown() || !fullyKnown(ctx, plan.Platforms)) {
+			// The digest may change, which replaces the verdict; the
+			// apply cannot turn a planned update into a replacement.
+			resp.RequiresReplace = append(resp.RequiresReplace, path.Root("reference"))
+		}
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 		return
 	}
@@ -455,4 +461,10 @@ func imagePlatforms(imgs []*registry.Resolved) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// fullyKnown says whether v and every value in it are known.
+func fullyKnown(ctx context.Context, v attr.Value) bool {
+	tv, err := v.ToTerraformValue(ctx)
+	return err == nil && tv.IsFullyKnown()
 }
