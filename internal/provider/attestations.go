@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 
 	"github.com/imagegate/terraform-provider-imagegate/internal/attest"
 	"github.com/imagegate/terraform-provider-imagegate/internal/scan"
@@ -23,8 +24,10 @@ type registryAttestationsModel struct {
 	UseSBOM            types.Bool     `tfsdk:"use_sbom"`
 	PublishSBOM        types.Bool     `tfsdk:"publish_sbom"`
 	SigningKey         types.String   `tfsdk:"signing_key"`
-	SigningKeyPassword types.String   `tfsdk:"signing_key_password"`
-	TrustedKeys        []types.String `tfsdk:"trusted_keys"`
+	SigningKeyPassword types.String `tfsdk:"signing_key_password"`
+	// TrustedKeys is a list value, not a slice: it may be unknown (from a
+	// variable) at validate time.
+	TrustedKeys types.List `tfsdk:"trusted_keys"`
 }
 
 // attestationAttributes is the registry_attestations setting: the registry
@@ -66,12 +69,17 @@ func attestationAttributes() map[string]schema.Attribute {
 // ValidateConfig checks registry_attestations as soon as its values are
 // known, so a bad key fails validate, not the first plan that scans.
 func (p *imagegateProvider) ValidateConfig(ctx context.Context, req provider.ValidateConfigRequest, resp *provider.ValidateConfigResponse) {
-	var m *registryAttestationsModel
-	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("registry_attestations"), &m)...)
-	if resp.Diagnostics.HasError() || m == nil {
+	var obj types.Object
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("registry_attestations"), &obj)...)
+	if resp.Diagnostics.HasError() || obj.IsNull() || obj.IsUnknown() {
+		return // unset, or known at plan time, when Configure checks it
+	}
+	var m registryAttestationsModel
+	resp.Diagnostics.Append(obj.As(ctx, &m, basetypes.ObjectAsOptions{})...)
+	if resp.Diagnostics.HasError() {
 		return
 	}
-	checkAttestations(m, &resp.Diagnostics)
+	checkAttestations(&m, &resp.Diagnostics)
 }
 
 // checkAttestations adds an attribute error for each problem of known
@@ -81,9 +89,11 @@ func checkAttestations(m *registryAttestationsModel, diags *diag.Diagnostics) (s
 	root := path.Root("registry_attestations")
 	a := scan.Attestations{UseSBOM: m.UseSBOM.ValueBool(), PublishSBOM: m.PublishSBOM.ValueBool()}
 	complete := !m.UseSBOM.IsUnknown() && !m.PublishSBOM.IsUnknown() && !m.SigningKey.IsUnknown() && !m.SigningKeyPassword.IsUnknown()
-	keysKnown := true
-	for i, k := range m.TrustedKeys {
-		if k.IsUnknown() {
+	keysKnown := !m.TrustedKeys.IsUnknown()
+	complete = complete && keysKnown
+	for i, v := range m.TrustedKeys.Elements() {
+		k, ok := v.(types.String)
+		if !ok || k.IsUnknown() {
 			keysKnown, complete = false, false
 			continue
 		}

@@ -239,6 +239,28 @@ provider "imagegate" {
   request_timeout  = "1m30s"
   max_image_size   = "20GiB"
   vulnerability_db = { max_age = "120h" }
+  registry_attestations = {
+    use_sbom     = true
+    trusted_keys = var.keys
+  }
+}
+
+variable "keys" {
+  type = list(string)
+}
+
+variable "attestations" {
+  type = object({ use_sbom = bool, trusted_keys = list(string) })
+}
+
+provider "imagegate" {
+  alias                 = "fleet"
+  registry_attestations = var.attestations
+}
+
+data "imagegate_image" "fleet" {
+  provider  = imagegate.fleet
+  reference = "ghcr.io/acme/app:1"
 }
 
 resource "terraform_data" "late" {
