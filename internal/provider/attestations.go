@@ -21,9 +21,9 @@ var _ provider.ProviderWithValidateConfig = &imagegateProvider{}
 
 // registryAttestationsModel is the provider's registry_attestations.
 type registryAttestationsModel struct {
-	UseSBOM            types.Bool     `tfsdk:"use_sbom"`
-	PublishSBOM        types.Bool     `tfsdk:"publish_sbom"`
-	SigningKey         types.String   `tfsdk:"signing_key"`
+	UseSBOM            types.Bool   `tfsdk:"use_sbom"`
+	PublishSBOM        types.Bool   `tfsdk:"publish_sbom"`
+	SigningKey         types.String `tfsdk:"signing_key"`
 	SigningKeyPassword types.String `tfsdk:"signing_key_password"`
 	// TrustedKeys is a list value, not a slice: it may be unknown (from a
 	// variable) at validate time.
