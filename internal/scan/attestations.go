@@ -61,7 +61,13 @@ func WithAttestations(a Attestations) Option {
 		if !a.UseSBOM && !a.PublishSBOM {
 			return
 		}
-		s.attestations = &attestationStore{Attestations: a, verifier: verify.New(s.registry, nil), publisher: attest.New(s.registry, nil)}
+		st := &attestationStore{Attestations: a, verifier: verify.New(s.registry, nil), publisher: attest.New(s.registry, nil)}
+		for _, k := range a.TrustedKeys {
+			if id, err := verify.KeyID(k); err == nil {
+				st.trustedIDs = append(st.trustedIDs, id)
+			}
+		}
+		s.attestations = st
 	}
 }
 
@@ -69,6 +75,20 @@ type attestationStore struct {
 	Attestations
 	verifier  *verify.Verifier
 	publisher *attest.Publisher
+	// trustedIDs are the key ids of TrustedKeys.
+	trustedIDs []string
+}
+
+// trusts says whether an entry's SBOM may be used under this scanner's
+// settings: a catalog's always; an attestation's only while use_sbom is on
+// and its signer is one of trusted_keys, since the SBOM cache outlives the
+// setting and other configurations may share it.
+func (s *Scanner) trusts(e *Entry) bool {
+	if e.Source != SourceAttestation {
+		return true
+	}
+	a := s.attestations
+	return a != nil && a.UseSBOM && e.SignerKeyID != "" && slices.Contains(a.trustedIDs, e.SignerKeyID)
 }
 
 // needs is what a scan needs an entry to carry beyond its packages.
@@ -163,7 +183,7 @@ func (s *Scanner) attestedEntry(res *registry.Resolved, pinned string, scope Sco
 	}
 	e := &Entry{
 		FormatVersion: cacheFormat, SyftVersion: SyftVersion, Digest: res.Digest.String(), Scope: scope, Layers: map[string]string{},
-		Source: SourceAttestation, Attestation: fmt.Sprintf("%s %s (%s, signed by key %s)", st.Where, st.PredicateType, id, st.Signer.KeyID),
+		Source: SourceAttestation, Attestation: fmt.Sprintf("%s %s (%s, signed by key %s)", st.Where, st.PredicateType, id, st.Signer.KeyID), SignerKeyID: st.Signer.KeyID,
 	}
 	for _, l := range img.Layers {
 		e.Layers[l.DiffID] = l.Digest

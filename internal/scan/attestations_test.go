@@ -177,6 +177,30 @@ func TestSBOMAttestationPublishThenUse(t *testing.T) {
 		t.Error("the re-plan with a newer database missed the newer advisory")
 	}
 
+	// The cache outlives the setting, and other configurations may share
+	// it: an attested entry is used only while use_sbom trusts its signer.
+	_, otherPub := testSigner(t)
+	for name, a := range map[string]scan.Attestations{
+		"use_sbom off":        {},
+		"another trusted key": {UseSBOM: true, TrustedKeys: []string{otherPub}},
+	} {
+		dir := t.TempDir()
+		if err := os.CopyFS(dir, os.DirFS(bCache)); err != nil {
+			t.Fatal(err)
+		}
+		e.reg.ResetRequests()
+		res, err := runner(t, e.client, dbs.Old, dir, a).Scan(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.SBOMSource != scan.SourceCatalog || res.Cached || len(layerBlobsFetched(t, e.reg, img)) == 0 {
+			t.Errorf("%s: source %q, cached %v: the attested cache entry was used", name, res.SBOMSource, res.Cached)
+		}
+		if got, want := findings(res), findings(first); got != want {
+			t.Errorf("%s: findings differ from the catalog's:\n%s\nwant:\n%s", name, got, want)
+		}
+	}
+
 	// A scan that needs the layer facts (the user or checks rule) never
 	// takes them from an attestation: it catalogs, and has them.
 	e.reg.ResetRequests()

@@ -20,7 +20,7 @@ import (
 // cacheFormat versions the entry layout and the way it is made: bump it
 // when Entry, the syft configuration of catalog, matchers() or convert()
 // change, so no plan trusts a result the current code would not produce.
-const cacheFormat = 9 // 8: entries record their licenses; 9: findings carry the package locations
+const cacheFormat = 10 // 8: entries record their licenses; 9: findings carry the package locations; 10: attested entries record their signer
 
 // The versions of syft and grype compiled in, and of the provider itself.
 // Entries made by another syft are rebuilt (catalogers change between
@@ -105,6 +105,9 @@ type Entry struct {
 	// then names the attestation and its signer.
 	Source      string `json:"source,omitempty"`
 	Attestation string `json:"attestation,omitempty"`
+	// SignerKeyID is the key that signed that attestation (verify's
+	// Signer.KeyID): the entry is reused only while that key is trusted.
+	SignerKeyID string `json:"signer_key_id,omitempty"`
 }
 
 // Match is a match result and the database it was made with.

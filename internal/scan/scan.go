@@ -285,7 +285,7 @@ func (s *Scanner) scanResolved(ctx context.Context, db *vulndb.DB, res *registry
 			var prev *Entry
 			if ce, ok := s.entries.Load(key); ok {
 				prev = entryOf(ce)
-				if need.metBy(prev) {
+				if need.metBy(prev) && s.trusts(prev) {
 					obs.From(ctx, obs.Scan).Debug("SBOM cache hit in memory: the image was cataloged earlier in this run", "digest", digest, "scope", string(req.Scope))
 					return &cachedEntry{entry: prev, cached: true}, nil
 				}
@@ -397,19 +397,24 @@ func (s *Scanner) entry(ctx context.Context, res *registry.Resolved, pinned stri
 	log := obs.From(ctx, obs.Scan)
 	e, why := s.cache.load(digest, scope)
 	if e != nil {
-		if need.metBy(e) {
+		if need.metBy(e) && s.trusts(e) {
 			log.Info("SBOM cache hit: no layer pulled", "digest", digest, "scope", string(scope), "packages", len(e.Packages), "cataloged", e.Created)
 			for _, id := range e.LayerOrder {
 				obs.Trace(ctx, log, "layer not pulled (SBOM cached)", "digest", e.Layers[id], "cached", true)
 			}
 			return &cachedEntry{entry: e, cached: true}, nil
 		}
-		if prev == nil {
+		trusted := s.trusts(e)
+		if prev == nil && trusted {
 			prev = e
 		}
-		why = "the cached SBOM came from an attestation and this scan needs the image's files"
-		if need.licenses && !e.Licenses {
+		switch {
+		case !trusted:
+			why = "the cached SBOM came from an attestation that is no longer trusted (use_sbom is off, or trusted_keys does not list its signer)"
+		case need.licenses && !e.Licenses:
 			why = "the cached SBOM carries no licenses and an SBOM output was asked for"
+		default:
+			why = "the cached SBOM came from an attestation and this scan needs the image's files"
 		}
 	}
 	// An attested SBOM carries no licenses and no layer facts: a request

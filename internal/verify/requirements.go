@@ -209,6 +209,13 @@ func matcher(exact, re string) (*regexp.Regexp, error) {
 
 // parseKey reads one PEM public key and refuses the kinds and sizes cosign
 // signers should not use.
+// KeyID is the id a verification reports for a PEM public key's
+// signatures (Signer.KeyID): "sha256:<hex>" of its PKIX DER.
+func KeyID(pemKey string) (string, error) {
+	k, err := parseKey(pemKey)
+	return k.id, err
+}
+
 func parseKey(text string) (key, error) {
 	block, rest := pem.Decode([]byte(strings.TrimSpace(text)))
 	if block == nil {
