@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -230,23 +231,79 @@ func (p *Publisher) Publish(ctx context.Context, digest name.Digest, predicateTy
 	if err != nil {
 		return nil, fmt.Errorf("making the attestation layer for %s: %w", digest, err)
 	}
+	layer, err := att.Digest()
+	if err != nil {
+		return nil, fmt.Errorf("making the attestation layer for %s: %w", digest, err)
+	}
 	opts := []ociremote.Option{ociremote.WithRemoteOptions(p.registry.RemoteOptions(ctx)...)}
 	tag := digest.Context().Tag(fmt.Sprintf("%s-%s.%s", h.Algorithm, h.Hex, ociremote.AttestationTagSuffix))
-	// As cosign attest does: the existing .att manifest is read and the
-	// new layer appended, unless the same envelope is already there.
-	se := ociremote.SignedUnknown(digest, opts...)
-	newSE, err := mutate.AttachAttestationToEntity(se, att, mutate.WithDupeDetector(cremote.NewDupeDetector(signer.sv)))
-	if err != nil {
-		return nil, registry.Classify(tag.String(), "reading the existing attestations", err)
-	}
-	if err := ociremote.WriteAttestations(digest.Repository, newSE, opts...); err != nil {
-		return nil, registry.Classify(tag.String(), "writing the attestation", err)
-	}
+	mu := tagLock(tag.String())
+	mu.Lock()
+	defer mu.Unlock()
 	out := &Published{PredicateType: uri, Tag: tag.String(), KeyID: signer.keyID}
-	if atts, err := newSE.Attestations(); err == nil {
-		if d, err := atts.Digest(); err == nil {
-			out.ManifestDigest = d.String()
+	for attempt := 1; ; attempt++ {
+		// As cosign attest does: the existing .att manifest is read and
+		// the new layer appended, unless the same envelope is already
+		// there.
+		se := ociremote.SignedUnknown(digest, opts...)
+		newSE, err := mutate.AttachAttestationToEntity(se, att, mutate.WithDupeDetector(cremote.NewDupeDetector(signer.sv)))
+		if err != nil {
+			return nil, registry.Classify(tag.String(), "reading the existing attestations", err)
+		}
+		if err := ociremote.WriteAttestations(digest.Repository, newSE, opts...); err != nil {
+			return nil, registry.Classify(tag.String(), "writing the attestation", err)
+		}
+		// Another writer (another process) may have replaced the manifest
+		// between the read and the write: read it back, and append again
+		// if the attestation is not in it.
+		manifest, found, err := attached(digest, layer, opts)
+		if err != nil {
+			return nil, registry.Classify(tag.String(), "reading the attestations back", err)
+		}
+		if found {
+			out.ManifestDigest = manifest
+			return out, nil
+		}
+		if attempt == maxAttachAttempts {
+			return nil, fmt.Errorf("%s: the attestation was written %d times and each time replaced by another writer's manifest", tag, attempt)
 		}
 	}
-	return out, nil
+}
+
+// maxAttachAttempts bounds the appends to a .att manifest that other
+// writers keep replacing.
+const maxAttachAttempts = 3
+
+// tagLocks serialize the read, append and write of each .att manifest in
+// this process: two publishes to one digest (two verdicts, or a verdict and
+// an SBOM) would otherwise each append to the manifest they read, and the
+// later write would drop the earlier attestation.
+var tagLocks sync.Map // tag -> *sync.Mutex
+
+func tagLock(tag string) *sync.Mutex {
+	mu, _ := tagLocks.LoadOrStore(tag, &sync.Mutex{})
+	return mu.(*sync.Mutex) //nolint:forcetypeassert // only *sync.Mutex is stored
+}
+
+// attached reads the digest's .att manifest and says whether it holds the
+// layer, with the manifest's digest.
+func attached(digest name.Digest, layer v1.Hash, opts []ociremote.Option) (manifest string, found bool, err error) {
+	atts, err := ociremote.SignedUnknown(digest, opts...).Attestations()
+	if err != nil {
+		return "", false, err
+	}
+	m, err := atts.Manifest()
+	if err != nil {
+		return "", false, err
+	}
+	for _, l := range m.Layers {
+		if l.Digest == layer {
+			found = true
+		}
+	}
+	d, err := atts.Digest()
+	if err != nil {
+		return "", false, err
+	}
+	return d.String(), found, nil
 }

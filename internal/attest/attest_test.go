@@ -5,8 +5,10 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -296,4 +298,37 @@ func TestPublishCosignCLI(t *testing.T) {
 		t.Error("cosign verify-attestation accepted the attestation with another key")
 	}
 	_ = pub
+}
+
+// TestPublishConcurrent: publishes to one digest at once (two verdicts, a
+// verdict and an SBOM, in one apply) each append to the .att manifest and
+// none drops another's attestation, even from separate Publishers.
+func TestPublishConcurrent(t *testing.T) {
+	r := testutil.NewRegistry(t)
+	e := newEnv(t, r.Host, r)
+	d, _ := push(t, r, r.Host)
+	s, pub := signer(t)
+	ctx := context.Background()
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			p := attest.New(e.c, nil)
+			_, errs[i] = p.Publish(ctx, d, "custom", fmt.Appendf(nil, `{"n":%d}`, i), s)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("publish %d: %v", i, err)
+		}
+	}
+	sts, rejected, err := e.v.Statements(ctx, d, []string{pub}, []string{attest.PredicateCustom})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sts) != n || len(rejected) != 0 {
+		t.Fatalf("%d attestations verified (%d rejected) after %d concurrent publishes", len(sts), len(rejected), n)
+	}
 }
