@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/hashicorp/go-version"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/imagegate/terraform-provider-imagegate/internal/testutil"
@@ -150,7 +152,8 @@ resource "imagegate_verdict" "w" {
 		})
 	}
 	steps = append(steps, resource.TestStep{
-		Config: config,
+		Config:           config,
+		ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{planHoldsNone(secrets)}},
 		Check: func(s *terraform.State) error {
 			state, err := stateJSON(s)
 			if err != nil {
@@ -187,5 +190,30 @@ terraform {
 	}
 	if found := findAny(out, secrets...); len(found) > 0 {
 		t.Errorf("the plan output holds %v:\n%s", found, out)
+	}
+}
+
+// planHoldsNone fails when the planned values or resource changes, as
+// `show -json` gives them (sensitive values in the clear), hold one of the
+// secrets. The plan's input variables are left out: Terraform keeps them in
+// every plan file, whatever the provider does.
+type planHoldsNone []string
+
+func (p planHoldsNone) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
+	b, err := json.Marshal(struct {
+		Values  any `json:"planned_values"`
+		Changes any `json:"resource_changes"`
+	}{req.Plan.PlannedValues, req.Plan.ResourceChanges})
+	if err != nil {
+		resp.Error = err
+		return
+	}
+	plan := string(b)
+	if !strings.Contains(plan, `"imagegate_verdict"`) || !strings.Contains(plan, `"signing_key"`) {
+		resp.Error = fmt.Errorf("the plan does not show the verdict and its signing_key attribute: %s", plan)
+		return
+	}
+	if found := findAny(plan, p...); len(found) > 0 {
+		resp.Error = fmt.Errorf("the plan holds %v:\n%s", found, secretLines(plan, found...))
 	}
 }
