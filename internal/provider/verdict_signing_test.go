@@ -125,17 +125,24 @@ func TestAccVerdictKeyNeverShown(t *testing.T) {
 	}
 	signing := newVerdictSigning(t, key, testutil.CosignPassword)
 	secrets := []string{keyBody(key), testutil.CosignPassword}
-	config := signing.variables() + e.providerWith("", signing.provider()) + fmt.Sprintf(`
+	verdictRes := func(keyArgs string) string {
+		return fmt.Sprintf(`
 resource "imagegate_verdict" "v" {
   reference = %q
   policy    = jsonencode({ name = "p", version = 1, user = { require_non_root = true } })%s
 }
-`, e.reg.Ref("app:1"), signing.resource())
+`, e.reg.Ref("app:1"), keyArgs)
+	}
+	config := signing.variables() + e.providerWith("", signing.provider()) + verdictRes(signing.resource())
 	if found := findAny(config, secrets...); len(found) > 0 {
 		t.Fatalf("the configuration itself holds %v", found)
 	}
 	readTrace := traceLog(t)
-	var steps []resource.TestStep
+	// No key anywhere: nothing can sign, so the plan fails.
+	steps := []resource.TestStep{{
+		Config:      signing.variables() + e.provider("") + verdictRes(""),
+		ExpectError: regexp.MustCompile(`Missing Signing Key[\s\S]*registry_attestations\.signing_key`),
+	}}
 	if !signing.writeOnly {
 		// First, while nothing is in the state: the post-test destroy
 		// uses the last step's configuration.
