@@ -30,29 +30,11 @@ func TestAccLogsTellTheStory(t *testing.T) {
 	reg.Push(t, "private/app:v1", img)
 	ref := reg.Ref("private/app:v1")
 	dbs := testutil.VulnDBs(t)
-	config := fmt.Sprintf(`
-variable "registry_password" {
-  type = string
-}
-
-provider "imagegate" {
-  insecure_registries = [%[1]q]
-  max_retries         = 0
-  registry_auth = [{
-    address  = %[1]q
-    username = "deploy"
-    password = var.registry_password
-  }]
-  sbom_cache_dir = %[2]q
-  vulnerability_db = {
-    cache_dir   = %[3]q
-    archive     = %[4]q
-    auto_update = false
-  }
-}
-
+	config := authProvider(reg.Host, t.TempDir(), fmt.Sprintf(`    cache_dir   = %q
+    archive     = %q
+    auto_update = false`, t.TempDir(), dbs.Old.Archive)) + fmt.Sprintf(`
 data "imagegate_gate" "app" {
-  reference = %[5]q
+  reference = %q
   policy = jsonencode({
     name            = "logs"
     version         = 1
@@ -60,7 +42,7 @@ data "imagegate_gate" "app" {
     user            = { require_non_root = true }
   })
 }
-`, reg.Host, t.TempDir(), t.TempDir(), dbs.Old.Archive, ref)
+`, ref)
 	t.Setenv("TF_VAR_registry_password", logsRegistryPassword)
 	readTrace := traceLog(t)
 

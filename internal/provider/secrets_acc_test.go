@@ -108,41 +108,19 @@ terraform {
 
 # The secrets come from the environment (TF_VAR_*), as in real use, so the
 # configuration text that the test harness itself logs holds none.
-variable "registry_password" {
-  type = string
-}
-
 variable "update_url" {
   type = string
 }
-
-provider "imagegate" {
-  insecure_registries = [%[1]q]
-  max_retries         = 0
-  registry_auth = [{
-    address  = %[1]q
-    username = "deploy"
-    password = var.registry_password
-  }]
-  sbom_cache_dir = %[2]q
-  vulnerability_db = {
-    cache_dir            = %[3]q
-    archive              = %[4]q
-    auto_update          = true
-    require_update_check = false
-    update_url           = var.update_url
-  }
-}
-
+%[1]s
 data "imagegate_image" "app" {
-  reference = %[5]q
+  reference = %[2]q
 }
 
 # A literal document, not imagegate_policy's: a data source that depends on
 # a resource still to be created is read at apply, and the plan must show
 # the gate's warnings.
 data "imagegate_gate" "app" {
-  reference = %[5]q
+  reference = %[2]q
   policy = jsonencode({
     name            = "secrets"
     version         = 1
@@ -158,7 +136,36 @@ output "history" {
 output "gate_warnings" {
   value = data.imagegate_gate.app.warnings
 }
-`, regHost, sbomDir, dbDir, archive, ref)
+`, authProvider(regHost, sbomDir, fmt.Sprintf(`    cache_dir            = %q
+    archive              = %q
+    auto_update          = true
+    require_update_check = false
+    update_url           = var.update_url`, dbDir, archive)), ref)
+}
+
+// authProvider is a provider block for a registry that wants user deploy
+// and the password in var.registry_password (declared here), with the
+// given vulnerability_db settings.
+func authProvider(host, sbomDir, vulnDB string) string {
+	return fmt.Sprintf(`
+variable "registry_password" {
+  type = string
+}
+
+provider "imagegate" {
+  insecure_registries = [%[1]q]
+  max_retries         = 0
+  registry_auth = [{
+    address  = %[1]q
+    username = "deploy"
+    password = var.registry_password
+  }]
+  sbom_cache_dir = %[2]q
+  vulnerability_db = {
+%[3]s
+  }
+}
+`, host, sbomDir, vulnDB)
 }
 
 // Nothing secret reaches state, plan output or logs: the registry
