@@ -37,30 +37,13 @@ import (
 // that attribute) and the reference as a variable, so each repetition can
 // plan a digest of its own.
 func fleetConfig(attestations string) string {
-	return `terraform {
-  required_providers {
-    imagegate = { source = "imagegate/imagegate" }
-  }
-}
-
-variable "registry" { type = string }
-variable "db_cache_dir" { type = string }
-variable "db_archive" { type = string }
-variable "sbom_cache_dir" { type = string }
-variable "reference" { type = string }
-
-provider "imagegate" {
-  insecure_registries = [var.registry]
-  sbom_cache_dir      = var.sbom_cache_dir
-  vulnerability_db = {
-    cache_dir   = var.db_cache_dir
-    archive     = var.db_archive
-    auto_update = false
-  }
-  registry_attestations = {
+	// providerBlock, with registry_attestations before its closing brace.
+	return strings.TrimSuffix(providerBlock, "}\n") + `  registry_attestations = {
 ` + attestations + `
   }
 }
+
+variable "reference" { type = string }
 
 data "imagegate_scan" "big" {
   reference = var.reference
