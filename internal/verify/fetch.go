@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -57,6 +58,62 @@ type material struct {
 	// unusable says why the material cannot be verified at all (an
 	// unparseable bundle); it is then a failure for every signer.
 	unusable string
+	// parsed holds the in-toto statement once read: the claims, the
+	// statement handed to the scan and the predicate type are all read
+	// from the same envelope, which may be megabytes of SBOM. Copies of
+	// the material share it.
+	parsed *parsedStatement
+}
+
+type parsedStatement struct {
+	once sync.Once
+	st   *statement
+	err  error
+}
+
+// statement reads the in-toto statement of an attestation, or of a
+// bundle, once.
+func (m material) statement() (*statement, error) {
+	m.parsed.once.Do(func() { m.parsed.st, m.parsed.err = m.readStatement() })
+	return m.parsed.st, m.parsed.err
+}
+
+func (m material) readStatement() (*statement, error) {
+	if m.format == FormatBundle {
+		env, err := m.bundle.Envelope()
+		if err != nil || env == nil {
+			return nil, fmt.Errorf("the bundle holds no DSSE envelope")
+		}
+		return envelopeStatement(env.RawEnvelope())
+	}
+	raw, err := m.sig.Payload()
+	if err != nil {
+		return nil, fmt.Errorf("the payload cannot be read: %w", err)
+	}
+	var env dsse.Envelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return nil, fmt.Errorf("the attestation is not a DSSE envelope: %w", err)
+	}
+	return envelopeStatement(&env)
+}
+
+// onceSignature reads a classic signature's payload from the registry
+// once. The claims, the statement and cosign's verification each ask for
+// it, and every read of a remote layer is another download of the blob.
+type onceSignature struct {
+	ociSignature
+	once    sync.Once
+	payload []byte
+	err     error
+}
+
+// ociSignature names the embedded interface: its own Signature method
+// would hide a field of that name.
+type ociSignature = oci.Signature
+
+func (s *onceSignature) Payload() ([]byte, error) {
+	s.once.Do(func() { s.payload, s.err = s.ociSignature.Payload() })
+	return s.payload, s.err
 }
 
 // fetch lists every signature and attestation attached to digest in both
@@ -114,8 +171,8 @@ func fetchClassic(tag name.Tag, opts []remote.Option) ([]material, error) {
 	out := make([]material, 0, len(list))
 	for i, s := range list {
 		out = append(out, material{
-			format: FormatClassic, sig: s, attestation: attestation,
-			where: fmt.Sprintf("%s layer %d", tag.TagStr(), i),
+			format: FormatClassic, sig: &onceSignature{ociSignature: s}, attestation: attestation,
+			where: fmt.Sprintf("%s layer %d", tag.TagStr(), i), parsed: &parsedStatement{},
 		})
 	}
 	return out, nil
@@ -174,7 +231,7 @@ const emptyJSON = "application/vnd.oci.empty.v1+json"
 // hence this reading of the same layout.
 func fetchBundle(repo name.Repository, d v1.Descriptor, opts []remote.Option) (material, bool, error) {
 	ref := repo.Digest(d.Digest.String())
-	m := material{format: FormatBundle, where: "referrer " + d.Digest.String()}
+	m := material{format: FormatBundle, where: "referrer " + d.Digest.String(), parsed: &parsedStatement{}}
 	desc, err := remote.Get(ref, opts...)
 	if err != nil {
 		return m, false, registry.Classify(ref.String(), "reading a referrer", err)
@@ -238,13 +295,12 @@ func fetchBundle(repo name.Repository, d v1.Descriptor, opts []remote.Option) (m
 		m.unusable = "the bundle is older than v0.3, which cosign no longer attaches to images"
 		return m, true, nil
 	}
-	m.bundle = b
-	env, err := b.Envelope()
-	if err != nil || env == nil {
+	if env, err := b.Envelope(); err != nil || env == nil {
 		m.unusable = "the bundle holds no DSSE envelope (cosign signs images and attestations as in-toto statements in DSSE envelopes)"
 		return m, true, nil
 	}
-	st, err := envelopeStatement(env.RawEnvelope())
+	m.bundle = b
+	st, err := m.statement()
 	if err != nil {
 		m.unusable = err.Error()
 		return m, true, nil
@@ -254,7 +310,7 @@ func fetchBundle(repo name.Repository, d v1.Descriptor, opts []remote.Option) (m
 	return m, true, nil
 }
 
-// statement is the part of an in-toto statement verification reads.
+// statement is an in-toto statement.
 type statement struct {
 	Type          string `json:"_type"`
 	PredicateType string `json:"predicateType"`
@@ -263,6 +319,8 @@ type statement struct {
 		Digest      map[string]string `json:"digest"`
 		Annotations map[string]any    `json:"annotations"`
 	} `json:"subject"`
+	// Predicate is the predicate exactly as signed.
+	Predicate json.RawMessage `json:"predicate"`
 }
 
 const inTotoPayloadType = "application/vnd.in-toto+json"

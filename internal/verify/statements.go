@@ -7,7 +7,6 @@ import (
 	"slices"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 )
 
 // Statement is the in-toto statement of an attestation that verified: its
@@ -92,46 +91,15 @@ func (v *Verifier) Statements(ctx context.Context, digest name.Digest, keys, typ
 	return ok, rejected, nil
 }
 
-// predicateStatement is an in-toto statement with its predicate.
-type predicateStatement struct {
-	PredicateType string          `json:"predicateType"`
-	Predicate     json.RawMessage `json:"predicate"`
-}
-
 // fullStatement reads the statement of an attestation, with its
 // predicate, from the payload that verification checks.
-func fullStatement(m material) (*predicateStatement, string, error) {
+func fullStatement(m material) (*statement, string, error) {
 	if m.unusable != "" {
 		return nil, "", fmt.Errorf("%s", m.unusable)
 	}
-	var env *dsse.Envelope
-	switch m.format {
-	case FormatClassic:
-		raw, err := m.sig.Payload()
-		if err != nil {
-			return nil, "", fmt.Errorf("the payload cannot be read: %w", err)
-		}
-		env = &dsse.Envelope{}
-		if err := json.Unmarshal(raw, env); err != nil {
-			return nil, "", fmt.Errorf("the attestation is not a DSSE envelope: %w", err)
-		}
-	default:
-		e, err := m.bundle.Envelope()
-		if err != nil || e == nil {
-			return nil, "", fmt.Errorf("the bundle holds no DSSE envelope")
-		}
-		env = e.RawEnvelope()
-	}
-	if _, err := envelopeStatement(env); err != nil {
+	st, err := m.statement()
+	if err != nil {
 		return nil, "", err
 	}
-	payload, err := env.DecodeB64Payload()
-	if err != nil {
-		return nil, "", fmt.Errorf("the DSSE payload is not base64: %w", err)
-	}
-	var st predicateStatement
-	if err := json.Unmarshal(payload, &st); err != nil {
-		return nil, "", fmt.Errorf("the in-toto statement does not parse: %w", err)
-	}
-	return &st, st.PredicateType, nil
+	return st, st.PredicateType, nil
 }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 	"github.com/sigstore/cosign/v3/pkg/cosign"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -415,16 +414,8 @@ func (c *compiled) checkCertificate(cert *x509.Certificate, sp spec, tlog, times
 
 // classicClaims reads what a classic signature or attestation states.
 func (c *compiled) classicClaims(digest name.Digest, m material) (outcome, error) {
-	raw, err := m.sig.Payload()
-	if err != nil {
-		return outcome{}, fmt.Errorf("the payload cannot be read: %w", err)
-	}
 	if m.attestation {
-		var env dsse.Envelope
-		if err := json.Unmarshal(raw, &env); err != nil {
-			return outcome{}, fmt.Errorf("the attestation is not a DSSE envelope: %w", err)
-		}
-		st, err := envelopeStatement(&env)
+		st, err := m.statement()
 		if err != nil {
 			return outcome{}, err
 		}
@@ -432,6 +423,10 @@ func (c *compiled) classicClaims(digest name.Digest, m material) (outcome, error
 			return outcome{}, err
 		}
 		return outcome{predicateType: st.PredicateType}, nil
+	}
+	raw, err := m.sig.Payload()
+	if err != nil {
+		return outcome{}, fmt.Errorf("the payload cannot be read: %w", err)
 	}
 	var ss payload.SimpleContainerImage
 	if err := json.Unmarshal(raw, &ss); err != nil {
@@ -453,8 +448,7 @@ func (c *compiled) classicClaims(digest name.Digest, m material) (outcome, error
 
 // bundleClaims reads what a bundle's in-toto statement states.
 func (c *compiled) bundleClaims(digest name.Digest, m material) (outcome, error) {
-	env, _ := m.bundle.Envelope()
-	st, err := envelopeStatement(env.RawEnvelope())
+	st, err := m.statement()
 	if err != nil {
 		return outcome{}, err
 	}

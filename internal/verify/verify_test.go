@@ -437,3 +437,36 @@ func TestRegistryOptionsApply(t *testing.T) {
 		})
 	}
 }
+
+// Each classic payload is downloaded once per verification, however many
+// checks read it (the claims, the statement, cosign's own verification):
+// an SBOM attestation may be megabytes, and every read of a remote layer
+// is another download of the blob.
+func TestEachPayloadDownloadedOnce(t *testing.T) {
+	e := newEnv(t)
+	ref := e.push(t, "app:1")
+	key, pub := testutil.GenerateKey(t, "")
+	e.reg.SignWithKey(t, ref, key, testutil.SignOptions{Format: testutil.FormatClassic})
+	e.reg.SignWithKey(t, ref, key, testutil.SignOptions{Format: testutil.FormatClassic, PredicateType: slsa, Predicate: []byte(`{"buildType":"x"}`)})
+	e.reg.ResetRequests()
+	wantVerified(t, e.verify(t, ref, verify.Requirements{Keys: []string{pub}, Attestations: []verify.Attestation{{PredicateType: slsa}}}))
+	if n := e.reg.BlobRequests(); n != 2 {
+		t.Errorf("Verify downloaded %d blobs, want 2 (the .sig and the .att payload, once each):\n%s", n, strings.Join(e.reg.Requests(), "\n"))
+	}
+	d, err := name.NewDigest(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.reg.ResetRequests()
+	sts, rejected, err := e.v.Statements(context.Background(), d, []string{pub}, []string{slsa})
+	if err != nil || len(sts) != 1 || len(rejected) != 0 {
+		t.Fatalf("Statements = %+v, rejected %+v, %v", sts, rejected, err)
+	}
+	if got := string(sts[0].Predicate); got != `{"buildType":"x"}` {
+		t.Errorf("predicate = %s", got)
+	}
+	// The .sig payload is not read: only attestations hold statements.
+	if n := e.reg.BlobRequests(); n != 1 {
+		t.Errorf("Statements downloaded %d blobs, want 1 (the .att payload once):\n%s", n, strings.Join(e.reg.Requests(), "\n"))
+	}
+}
