@@ -25,8 +25,8 @@ import (
 // never stands in for the other.
 type Attestations struct {
 	// UseSBOM looks for SBOM attestations on the digest before pulling any
-	// layer and matches the first that verifies against TrustedKeys and
-	// decodes, instead of cataloging the image.
+	// layer and matches the preferred one (sbomPreference) that verifies
+	// against TrustedKeys and decodes, instead of cataloging the image.
 	UseSBOM bool
 	// TrustedKeys are PEM public keys; attestations signed by one of them
 	// are used.
@@ -108,9 +108,9 @@ func (n needs) metBy(e *Entry) bool {
 	return (e.Licenses || !n.licenses) && (e.Source != SourceAttestation || !n.layerFacts)
 }
 
-// fromAttestation returns an entry built from the first SBOM attestation
-// on the digest that verifies and decodes, or nil with warnings saying why
-// each SBOM attestation found was not used. No layer is read.
+// fromAttestation returns an entry built from the preferred SBOM
+// attestation on the digest that verifies and decodes, or nil with warnings
+// saying why each SBOM attestation found was not used. No layer is read.
 func (s *Scanner) fromAttestation(ctx context.Context, res *registry.Resolved, pinned string, scope Scope) (*cachedEntry, []string) {
 	a := s.attestations
 	if a == nil || !a.UseSBOM || scope != Squashed {
@@ -128,6 +128,7 @@ func (s *Scanner) fromAttestation(ctx context.Context, res *registry.Resolved, p
 	ignored := func(where, why string) {
 		warnings = append(warnings, fmt.Sprintf("The SBOM attestation %s on %s was ignored: %s. The image was cataloged from its layers unless another SBOM attestation was used.", where, pinned, why))
 	}
+	sbomPreference(sts)
 	var used *cachedEntry
 	for _, st := range sts {
 		ce, err := s.attestedEntry(res, pinned, scope, st)
@@ -156,6 +157,20 @@ func (s *Scanner) fromAttestation(ctx context.Context, res *registry.Resolved, p
 		warnings = append(warnings, fmt.Sprintf("No SBOM attestation of %s was used: the attestations attached are of other predicate types (%s%s); SBOMs are read from the predicate types %s. The image was cataloged from its layers.", pinned, strings.Join(others, "; "), more, strings.Join(SBOMPredicateTypes, ", ")))
 	}
 	return used, warnings
+}
+
+// sbomPreference orders verified SBOM statements by preference: by
+// predicate type in SBOMPredicateTypes' order (a syft-json SBOM, which
+// imagegate publishes, before a build's SPDX or CycloneDX, which lose the
+// Go symbols grype reads), and within a type the latest found first:
+// cosign appends every attestation to the .att manifest, so the last layer
+// is the newest. (Referrers, found after the layers, have no order the
+// registry guarantees.)
+func sbomPreference(sts []verify.Statement) {
+	slices.Reverse(sts)
+	slices.SortStableFunc(sts, func(a, b verify.Statement) int {
+		return slices.Index(SBOMPredicateTypes, a.PredicateType) - slices.Index(SBOMPredicateTypes, b.PredicateType)
+	})
 }
 
 // attestedEntry decodes the SBOM of a verified statement with syft's

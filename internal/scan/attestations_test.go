@@ -417,3 +417,29 @@ func TestPublishedSBOMVerifiesWithCosignCLI(t *testing.T) {
 		t.Errorf("the verified statement is of type %q with %d bytes of data, want %q with the %d-byte syft-json SBOM", st.PredicateType, len(st.Predicate.Data), attest.PredicateCustom, len(res.SBOM))
 	}
 }
+
+// TestSBOMAttestationPreference: of several SBOM attestations that verify,
+// a syft-json one is used before a build's SPDX, and the latest attached
+// syft-json one before an older one, whatever the order on the digest.
+func TestSBOMAttestationPreference(t *testing.T) {
+	dbs := testutil.VulnDBs(t)
+	ctx := context.Background()
+	key, pub := testutil.GenerateKey(t, "")
+	e := newEnv(t)
+	_, pinned := e.pushVulnerable(t, "app:1", fixtures.Vulnerable{})
+	cat := runner(t, e.client, dbs.Old, t.TempDir(), scan.Attestations{})
+	for _, a := range []struct{ typ, format string }{{"spdxjson", scan.FormatSPDXJSON}, {"custom", scan.FormatSyftJSON}, {"custom", scan.FormatSyftJSON}, {"spdxjson", scan.FormatSPDXJSON}} {
+		res, err := cat.Scan(ctx, scan.Request{Reference: e.reg.Ref("app:1"), SBOMFormat: a.format})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.reg.SignWithKey(t, pinned, key, testutil.SignOptions{PredicateType: a.typ, Predicate: []byte(res.SBOM)})
+	}
+	res, err := runner(t, e.client, dbs.Old, t.TempDir(), scan.Attestations{UseSBOM: true, TrustedKeys: []string{pub}}).Scan(ctx, scan.Request{Reference: e.reg.Ref("app:1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.SBOMSource != scan.SourceAttestation || !strings.Contains(res.SBOMAttestation, ".att layer 2 ") || !strings.Contains(res.SBOMAttestation, attest.PredicateCustom) {
+		t.Errorf("used %q (source %q, warnings %q), want the latest syft-json attestation, .att layer 2", res.SBOMAttestation, res.SBOMSource, res.Warnings)
+	}
+}
