@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -58,10 +59,7 @@ type material struct {
 	// unusable says why the material cannot be verified at all (an
 	// unparseable bundle); it is then a failure for every signer.
 	unusable string
-	// parsed holds the in-toto statement once read: the claims, the
-	// statement handed to the scan and the predicate type are all read
-	// from the same envelope, which may be megabytes of SBOM. Copies of
-	// the material share it.
+	// parsed, when set (memoized), holds the in-toto statement once read.
 	parsed *parsedStatement
 }
 
@@ -71,9 +69,27 @@ type parsedStatement struct {
 	err  error
 }
 
-// statement reads the in-toto statement of an attestation, or of a
-// bundle, once.
+// memoized returns the material with its payload downloaded and its
+// statement parsed at most once, however many checks read them (the
+// claims, the statement handed to the scan, cosign's verification, once
+// per trusted signer): an SBOM attestation may be megabytes. The memo
+// lives as long as the returned copy, so a loop that takes each material
+// in turn holds one payload at a time, as a hostile registry may offer
+// many large ones.
+func (m material) memoized() material {
+	if m.sig != nil {
+		m.sig = &onceSignature{ociSignature: m.sig}
+	}
+	m.parsed = &parsedStatement{}
+	return m
+}
+
+// statement reads the in-toto statement of an attestation or a bundle
+// (once, when memoized).
 func (m material) statement() (*statement, error) {
+	if m.parsed == nil {
+		return m.readStatement()
+	}
 	m.parsed.once.Do(func() { m.parsed.st, m.parsed.err = m.readStatement() })
 	return m.parsed.st, m.parsed.err
 }
@@ -82,7 +98,7 @@ func (m material) readStatement() (*statement, error) {
 	if m.format == FormatBundle {
 		env, err := m.bundle.Envelope()
 		if err != nil || env == nil {
-			return nil, fmt.Errorf("the bundle holds no DSSE envelope")
+			return nil, errors.New("the bundle holds no DSSE envelope (cosign signs images and attestations as in-toto statements in DSSE envelopes)")
 		}
 		return envelopeStatement(env.RawEnvelope())
 	}
@@ -98,8 +114,7 @@ func (m material) readStatement() (*statement, error) {
 }
 
 // onceSignature reads a classic signature's payload from the registry
-// once. The claims, the statement and cosign's verification each ask for
-// it, and every read of a remote layer is another download of the blob.
+// once: every read of a remote layer is another download of the blob.
 type onceSignature struct {
 	ociSignature
 	once    sync.Once
@@ -171,8 +186,8 @@ func fetchClassic(tag name.Tag, opts []remote.Option) ([]material, error) {
 	out := make([]material, 0, len(list))
 	for i, s := range list {
 		out = append(out, material{
-			format: FormatClassic, sig: &onceSignature{ociSignature: s}, attestation: attestation,
-			where: fmt.Sprintf("%s layer %d", tag.TagStr(), i), parsed: &parsedStatement{},
+			format: FormatClassic, sig: s, attestation: attestation,
+			where: fmt.Sprintf("%s layer %d", tag.TagStr(), i),
 		})
 	}
 	return out, nil
@@ -231,7 +246,7 @@ const emptyJSON = "application/vnd.oci.empty.v1+json"
 // hence this reading of the same layout.
 func fetchBundle(repo name.Repository, d v1.Descriptor, opts []remote.Option) (material, bool, error) {
 	ref := repo.Digest(d.Digest.String())
-	m := material{format: FormatBundle, where: "referrer " + d.Digest.String(), parsed: &parsedStatement{}}
+	m := material{format: FormatBundle, where: "referrer " + d.Digest.String()}
 	desc, err := remote.Get(ref, opts...)
 	if err != nil {
 		return m, false, registry.Classify(ref.String(), "reading a referrer", err)
@@ -293,10 +308,6 @@ func fetchBundle(repo name.Repository, d v1.Descriptor, opts []remote.Option) (m
 	}
 	if !b.MinVersion("v0.3") {
 		m.unusable = "the bundle is older than v0.3, which cosign no longer attaches to images"
-		return m, true, nil
-	}
-	if env, err := b.Envelope(); err != nil || env == nil {
-		m.unusable = "the bundle holds no DSSE envelope (cosign signs images and attestations as in-toto statements in DSSE envelopes)"
 		return m, true, nil
 	}
 	m.bundle = b

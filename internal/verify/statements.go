@@ -60,6 +60,7 @@ func (v *Verifier) Statements(ctx context.Context, digest name.Digest, keys, typ
 		if !m.attestation {
 			continue
 		}
+		m := m.memoized()
 		where := fmt.Sprintf("%s (%s)", m.where, m.format)
 		st, claimed, err := fullStatement(m)
 		if err != nil {

@@ -173,19 +173,25 @@ func (c *compiled) evaluate(ctx context.Context, digest name.Digest, mats []mate
 	specs := c.specs()
 	signers := map[Signer]bool{}
 	distinct := map[string]bool{}
-	for _, sp := range specs {
-		var reasons []string
-		for _, m := range sigs {
+	// Each signature is checked with every signer in turn, so that its
+	// payload is held only while it is checked; reasons[i] says why each
+	// failed for specs[i].
+	reasons := make([][]string, len(specs))
+	for _, m := range sigs {
+		m := m.memoized()
+		for i, sp := range specs {
 			o := c.check(ctx, digest, m, sp, now)
 			if o.err != nil {
-				reasons = append(reasons, fmt.Sprintf("%s (%s): %v", m.where, m.format, o.err))
+				reasons[i] = append(reasons[i], fmt.Sprintf("%s (%s): %v", m.where, m.format, o.err))
 				continue
 			}
 			signers[o.signer] = true
 			distinct[o.signer.identity()] = true
 		}
-		if len(reasons) == len(sigs) {
-			res.Failures = append(res.Failures, Failure{Expected: sp.name, Message: noSignatureMessage(digest, "signature", len(sigs), reasons)})
+	}
+	for i, sp := range specs {
+		if len(reasons[i]) == len(sigs) {
+			res.Failures = append(res.Failures, Failure{Expected: sp.name, Message: noSignatureMessage(digest, "signature", len(sigs), reasons[i])})
 		}
 	}
 	for s := range signers {
@@ -207,6 +213,7 @@ func (c *compiled) evaluate(ctx context.Context, digest name.Digest, mats []mate
 		byType := map[string]bool{}
 		var reasons []string
 		for _, m := range atts {
+			m := m.memoized()
 			for _, sp := range specs {
 				o := c.check(ctx, digest, m, sp, now)
 				if o.err != nil {

@@ -439,17 +439,18 @@ func TestRegistryOptionsApply(t *testing.T) {
 }
 
 // Each classic payload is downloaded once per verification, however many
-// checks read it (the claims, the statement, cosign's own verification):
-// an SBOM attestation may be megabytes, and every read of a remote layer
-// is another download of the blob.
+// checks read it (the claims, the statement, cosign's own verification,
+// once per trusted key): an SBOM attestation may be megabytes, and every
+// read of a remote layer is another download of the blob.
 func TestEachPayloadDownloadedOnce(t *testing.T) {
 	e := newEnv(t)
 	ref := e.push(t, "app:1")
 	key, pub := testutil.GenerateKey(t, "")
+	_, other := testutil.GenerateKey(t, "")
 	e.reg.SignWithKey(t, ref, key, testutil.SignOptions{Format: testutil.FormatClassic})
 	e.reg.SignWithKey(t, ref, key, testutil.SignOptions{Format: testutil.FormatClassic, PredicateType: slsa, Predicate: []byte(`{"buildType":"x"}`)})
 	e.reg.ResetRequests()
-	wantVerified(t, e.verify(t, ref, verify.Requirements{Keys: []string{pub}, Attestations: []verify.Attestation{{PredicateType: slsa}}}))
+	wantVerified(t, e.verify(t, ref, verify.Requirements{Keys: []string{other, pub}, Attestations: []verify.Attestation{{PredicateType: slsa}}}))
 	if n := e.reg.BlobRequests(); n != 2 {
 		t.Errorf("Verify downloaded %d blobs, want 2 (the .sig and the .att payload, once each):\n%s", n, strings.Join(e.reg.Requests(), "\n"))
 	}
@@ -458,7 +459,7 @@ func TestEachPayloadDownloadedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.reg.ResetRequests()
-	sts, rejected, err := e.v.Statements(context.Background(), d, []string{pub}, []string{slsa})
+	sts, rejected, err := e.v.Statements(context.Background(), d, []string{other, pub}, []string{slsa})
 	if err != nil || len(sts) != 1 || len(rejected) != 0 {
 		t.Fatalf("Statements = %+v, rejected %+v, %v", sts, rejected, err)
 	}
