@@ -510,8 +510,11 @@ func fleetShortfall(r *results) string {
 	s.WriteString(".")
 	if f.tofuAlone.N > 0 && f.providerStart.N > 0 && f.b.ProviderRuns > 0 {
 		floor := f.tofuAlone.Wall.Seconds() + float64(f.b.ProviderRuns)*f.providerStart.Wall.Seconds()
-		fmt.Fprintf(&s, " Before it reads the registry, runner B's plan costs OpenTofu's own plan (a configuration with no provider: %s) and %d starts of the provider (OpenTofu starts a process to read the schema, one to validate, one to plan; the binary started with no work takes %s, Go's initialisation of the packages it links from grype, syft, cosign and their cloud SDKs, as `grype version` pays too): %.2f s, %.2fx runner A, whatever the provider does.",
-			secs(f.tofuAlone.Wall), f.b.ProviderRuns, secs(f.providerStart.Wall), floor, floor/a)
+		fmt.Fprintf(&s, " Before it reads the registry, runner B's plan costs at least OpenTofu's own plan (a configuration with no provider: %s) and %d starts of the provider process (the binary, which links grype, syft and cosign, started with no work: %s", secs(f.tofuAlone.Wall), f.b.ProviderRuns, secs(f.providerStart.Wall))
+		if r.grypeIdle.N > 0 {
+			fmt.Fprintf(&s, "; `grype version` takes %s", secs(r.grypeIdle.Wall))
+		}
+		fmt.Fprintf(&s, "): %.2f s, %.2fx runner A, whatever the scan does.", floor, floor/a)
 	}
 	if extra := 5*f.b.Wall.Seconds() - f.a.Wall.Seconds(); extra > 0 && r.big.CompressedBytes > 0 {
 		mbps := float64(r.big.CompressedBytes) / 1e6 / extra

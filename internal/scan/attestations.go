@@ -159,15 +159,20 @@ func (s *Scanner) fromAttestation(ctx context.Context, res *registry.Resolved, p
 	return used, warnings
 }
 
-// sbomPreference orders verified SBOM statements by preference: by
+// sbomPreference orders verified SBOM statements, as Statements returns
+// them (the .att tag's layers, then bundle referrers), by preference: by
 // predicate type in SBOMPredicateTypes' order (a syft-json SBOM, which
 // imagegate publishes, before a build's SPDX or CycloneDX, which lose the
-// Go symbols grype reads), and within a type the latest found first:
-// cosign appends every attestation to the .att manifest, so the last layer
-// is the newest. (Referrers, found after the layers, have no order the
-// registry guarantees.)
+// Go symbols grype reads), and within a type the .att tag's layers latest
+// first (cosign appends each attestation to the tag's manifest), then the
+// referrers in the order the registry lists them, which says nothing of
+// their age.
 func sbomPreference(sts []verify.Statement) {
-	slices.Reverse(sts)
+	layers := slices.IndexFunc(sts, func(st verify.Statement) bool { return st.Signer.Format != verify.FormatClassic })
+	if layers < 0 {
+		layers = len(sts)
+	}
+	slices.Reverse(sts[:layers])
 	slices.SortStableFunc(sts, func(a, b verify.Statement) int {
 		return slices.Index(SBOMPredicateTypes, a.PredicateType) - slices.Index(SBOMPredicateTypes, b.PredicateType)
 	})

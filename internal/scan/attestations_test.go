@@ -420,7 +420,8 @@ func TestPublishedSBOMVerifiesWithCosignCLI(t *testing.T) {
 
 // TestSBOMAttestationPreference: of several SBOM attestations that verify,
 // a syft-json one is used before a build's SPDX, and the latest attached
-// syft-json one before an older one, whatever the order on the digest.
+// to the .att tag before an older one and before a bundle referrer,
+// whatever the order on the digest.
 func TestSBOMAttestationPreference(t *testing.T) {
 	dbs := testutil.VulnDBs(t)
 	ctx := context.Background()
@@ -434,6 +435,9 @@ func TestSBOMAttestationPreference(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.reg.SignWithKey(t, pinned, key, testutil.SignOptions{PredicateType: a.typ, Predicate: []byte(res.SBOM)})
+		if a.typ == "custom" {
+			e.reg.SignWithKey(t, pinned, key, testutil.SignOptions{Format: testutil.FormatBundle, PredicateType: a.typ, Predicate: []byte(res.SBOM)})
+		}
 	}
 	res, err := runner(t, e.client, dbs.Old, t.TempDir(), scan.Attestations{UseSBOM: true, TrustedKeys: []string{pub}}).Scan(ctx, scan.Request{Reference: e.reg.Ref("app:1")})
 	if err != nil {
