@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -62,11 +63,12 @@ func (v *Verifier) Statements(ctx context.Context, digest name.Digest, keys, typ
 		}
 		m := m.memoized()
 		where := fmt.Sprintf("%s (%s)", m.where, m.format)
-		st, claimed, err := fullStatement(m)
+		st, err := usableStatement(m)
 		if err != nil {
 			rejected = append(rejected, Rejected{Where: where, Reason: err.Error()})
 			continue
 		}
+		claimed := st.PredicateType
 		if !slices.Contains(types, claimed) {
 			rejected = append(rejected, Rejected{Where: where, PredicateType: claimed, Reason: fmt.Sprintf("its predicate type %q is not one that is used here", claimed)})
 			continue
@@ -92,15 +94,11 @@ func (v *Verifier) Statements(ctx context.Context, digest name.Digest, keys, typ
 	return ok, rejected, nil
 }
 
-// fullStatement reads the statement of an attestation, with its
+// usableStatement reads the statement of an attestation, with its
 // predicate, from the payload that verification checks.
-func fullStatement(m material) (*statement, string, error) {
+func usableStatement(m material) (*statement, error) {
 	if m.unusable != "" {
-		return nil, "", fmt.Errorf("%s", m.unusable)
+		return nil, errors.New(m.unusable)
 	}
-	st, err := m.statement()
-	if err != nil {
-		return nil, "", err
-	}
-	return st, st.PredicateType, nil
+	return m.statement()
 }
