@@ -246,17 +246,8 @@ func newTransport(timeout time.Duration, minRate int64, window time.Duration) ht
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		ResponseHeaderTimeout: timeout,
-		ReadBufferSize:        bufferSize,
-		WriteBufferSize:       bufferSize,
 	}}
 }
-
-// bufferSize is the transport's buffer on each connection. net/http's
-// default, 4 KiB, makes a system call per 4 KiB of a blob: gzip reads its
-// input 4 KiB at a time, so a layer is read from the socket in pieces of
-// that size, tens of thousands of reads per image, unless the connection's
-// buffer is larger.
-const bufferSize = 256 << 10
 
 // stallGuard cancels a request whose response body makes no progress for
 // timeout, so a registry that stops sending mid-blob cannot hang a plan, or
