@@ -139,14 +139,14 @@ func (p *guardedProvider) DataProvenance() (map[string]vulnerability.DataProvena
 // process and closed by vulndb.
 func (p *guardedProvider) Close() error { return nil }
 
-// forPackage is the provider bound to the package being matched, so an
-// error names it.
 // fail records a failed query.
 func (p *guardedProvider) fail(what string, err error) {
 	p.failed.Store(true)
 	p.g.record(p.pkg, what, err)
 }
 
+// forPackage is the provider bound to the package being matched, so an
+// error names it.
 func (p *guardedProvider) forPackage(gp pkg.Package) *guardedProvider {
 	return &guardedProvider{inner: p.inner, g: p.g, pkg: &gp}
 }
