@@ -72,15 +72,18 @@ type parsedStatement struct {
 // memoized returns the material with its payload downloaded and its
 // statement parsed at most once, however many checks read them (the
 // claims, the statement handed to the scan, cosign's verification, once
-// per trusted signer): an SBOM attestation may be megabytes. The memo
-// lives as long as the returned copy, so a loop that takes each material
-// in turn holds one payload at a time, as a hostile registry may offer
-// many large ones.
+// per trusted signer): an SBOM attestation may be megabytes. For a classic
+// signature the memo lives as long as the returned copy, so a loop that
+// takes each material in turn holds one payload at a time, as a hostile
+// registry may offer many large ones. A bundle, read whole while the
+// referrers were listed, keeps the statement parsed then.
 func (m material) memoized() material {
 	if m.sig != nil {
 		m.sig = &onceSignature{ociSignature: m.sig}
 	}
-	m.parsed = &parsedStatement{}
+	if m.parsed == nil {
+		m.parsed = &parsedStatement{}
+	}
 	return m
 }
 
@@ -310,7 +313,7 @@ func fetchBundle(repo name.Repository, d v1.Descriptor, opts []remote.Option) (m
 		m.unusable = "the bundle is older than v0.3, which cosign no longer attaches to images"
 		return m, true, nil
 	}
-	m.bundle = b
+	m.bundle, m.parsed = b, &parsedStatement{}
 	st, err := m.statement()
 	if err != nil {
 		m.unusable = err.Error()

@@ -3,7 +3,6 @@ package verify
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -63,7 +62,11 @@ func (v *Verifier) Statements(ctx context.Context, digest name.Digest, keys, typ
 		}
 		m := m.memoized()
 		where := fmt.Sprintf("%s (%s)", m.where, m.format)
-		st, err := usableStatement(m)
+		if m.unusable != "" {
+			rejected = append(rejected, Rejected{Where: where, Reason: m.unusable})
+			continue
+		}
+		st, err := m.statement()
 		if err != nil {
 			rejected = append(rejected, Rejected{Where: where, Reason: err.Error()})
 			continue
@@ -92,13 +95,4 @@ func (v *Verifier) Statements(ctx context.Context, digest name.Digest, keys, typ
 		}
 	}
 	return ok, rejected, nil
-}
-
-// usableStatement reads the statement of an attestation, with its
-// predicate, from the payload that verification checks.
-func usableStatement(m material) (*statement, error) {
-	if m.unusable != "" {
-		return nil, errors.New(m.unusable)
-	}
-	return m.statement()
 }
