@@ -500,9 +500,9 @@ func fleetShortfall(r *results) string {
 	f := &r.fleet
 	var s strings.Builder
 	a := f.a.Wall.Seconds()
-	s.WriteString("- Why runner B is above 0.2x here: runner A pulls the image over loopback, so its pull costs almost nothing, while runner B still starts OpenTofu and the provider and still matches the SBOM against the database")
+	s.WriteString("- Why runner B is above 0.2x here: runner A pulls the image over loopback, so its transfer costs almost nothing, while runner B still starts OpenTofu and the provider and still matches the SBOM against the database")
 	if f.alone.N > 0 {
-		fmt.Fprintf(&s, " (the scan from the attestation alone, in a process of its own: %s, %.2fx runner A)", secs(f.aloneScan), f.aloneScan.Seconds()/a)
+		fmt.Fprintf(&s, " (the scan phase of `bench scan` from the attestation: %s, %.2fx runner A)", secs(f.aloneScan), f.aloneScan.Seconds()/a)
 	}
 	if r.resolvePlan.N > 0 {
 		fmt.Fprintf(&s, "; a plan that only resolves the image, with no pull and no database, already takes %s, %.2fx runner A", secs(r.resolvePlan.Wall), r.resolvePlan.Wall.Seconds()/a)
@@ -510,11 +510,11 @@ func fleetShortfall(r *results) string {
 	s.WriteString(".")
 	if f.tofuAlone.N > 0 && f.providerStart.N > 0 && f.b.ProviderRuns > 0 {
 		floor := f.tofuAlone.Wall.Seconds() + float64(f.b.ProviderRuns)*f.providerStart.Wall.Seconds()
-		fmt.Fprintf(&s, " Before it reads the registry, runner B's plan costs at least OpenTofu's own plan (a configuration with no provider: %s) and %d starts of the provider process (the binary, which links grype, syft and cosign, started with no work: %s", secs(f.tofuAlone.Wall), f.b.ProviderRuns, secs(f.providerStart.Wall))
+		fmt.Fprintf(&s, " Runner B's plan also includes roughly OpenTofu's own plan (a configuration with no provider: %s) and %d starts of the provider process (the binary, which links grype, syft and cosign, started with no work: %s", secs(f.tofuAlone.Wall), f.b.ProviderRuns, secs(f.providerStart.Wall))
 		if r.grypeIdle.N > 0 {
 			fmt.Fprintf(&s, "; `grype version` takes %s", secs(r.grypeIdle.Wall))
 		}
-		fmt.Fprintf(&s, "): %.2f s, %.2fx runner A, whatever the scan does.", floor, floor/a)
+		fmt.Fprintf(&s, "): together %.2f s, %.2fx runner A, whatever the scan does.", floor, floor/a)
 	}
 	if extra := 5*f.b.Wall.Seconds() - f.a.Wall.Seconds(); extra > 0 && r.big.CompressedBytes > 0 {
 		mbps := float64(r.big.CompressedBytes) / 1e6 / extra
