@@ -84,6 +84,9 @@ type providerData struct {
 	// signer is registry_attestations' signing key, if any: it signs
 	// published SBOMs and the verdicts that bring no key of their own.
 	signer *attest.Signer
+	// verdictSigners are the verdicts' own keys loaded so far, by the
+	// SHA-256 of the key and its password (verdictSigner).
+	verdictSigners sync.Map
 	// secrets are masked in every log line (see logged).
 	secrets []string
 }

@@ -296,3 +296,30 @@ func TestVerdictSignerErrorsNeverEchoThePassword(t *testing.T) {
 		})
 	}
 }
+
+// TestVerdictSignerDecryptedOnce: verdicts that share a key decrypt it once
+// per process (scrypt each time otherwise); another password is another
+// entry, and a password that does not fit is reported every time.
+func TestVerdictSignerDecryptedOnce(t *testing.T) {
+	keyPath, _ := testutil.CosignKeyPair(t)
+	key, err := os.ReadFile(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &providerData{}
+	var diags diag.Diagnostics
+	first := d.verdictSigner(string(key), testutil.CosignPassword, &diags)
+	again := d.verdictSigner(string(key), testutil.CosignPassword, &diags)
+	if first == nil || diags.HasError() {
+		t.Fatalf("the key did not load: %v", diags)
+	}
+	if again != first {
+		t.Error("the same key and password were decrypted again")
+	}
+	for range 2 {
+		var wrong diag.Diagnostics
+		if s := d.verdictSigner(string(key), "not-"+testutil.CosignPassword, &wrong); s != nil || !wrong.HasError() {
+			t.Fatalf("a wrong password gave a signer, or no error: %v", wrong)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"slices"
 	"strings"
@@ -159,13 +160,32 @@ func (r *verdictResource) signer(ctx context.Context, config tfsdk.Config, diags
 	case key.IsUnknown() || password.IsUnknown():
 		return nil, true
 	case !key.IsNull():
-		return loadVerdictSigner(key.ValueString(), password.ValueString(), diags), false
+		return r.data.verdictSigner(key.ValueString(), password.ValueString(), diags), false
 	case r.data.signer != nil:
 		return r.data.signer, false
 	}
 	diags.AddAttributeError(path.Root("signing_key"), "Missing Signing Key",
 		"imagegate_verdict signs each verdict and has no key: set signing_key (write-only, with Terraform 1.11 or OpenTofu 1.11 or later), or the provider's registry_attestations.signing_key, which every version supports. Neither is ever stored in state.")
 	return nil, false
+}
+
+// verdictSigner is loadVerdictSigner once per key and password in this
+// process: decrypting a cosign key costs scrypt (tens of MiB and a good
+// part of a second) every time, and a configuration may sign many verdicts
+// with one key, each in its plan and again in its apply. A key that does
+// not load is not kept, so each verdict reports it.
+func (d *providerData) verdictSigner(key, password string, diags *diag.Diagnostics) *attest.Signer {
+	id := sha256.Sum256([]byte(key + "\x00" + password)) // a PEM key holds no NUL
+	if v, ok := d.verdictSigners.Load(id); ok {
+		if s, ok := v.(*attest.Signer); ok {
+			return s
+		}
+	}
+	s := loadVerdictSigner(key, password, diags)
+	if s != nil {
+		d.verdictSigners.Store(id, s)
+	}
+	return s
 }
 
 // loadVerdictSigner reads the signing key, reporting a problem on the key
