@@ -397,14 +397,14 @@ func (s *Scanner) entry(ctx context.Context, res *registry.Resolved, pinned stri
 	log := obs.From(ctx, obs.Scan)
 	e, why := s.cache.load(digest, scope)
 	if e != nil {
-		if need.metBy(e) && s.trusts(e) {
+		trusted := s.trusts(e)
+		if need.metBy(e) && trusted {
 			log.Info("SBOM cache hit: no layer pulled", "digest", digest, "scope", string(scope), "packages", len(e.Packages), "cataloged", e.Created)
 			for _, id := range e.LayerOrder {
 				obs.Trace(ctx, log, "layer not pulled (SBOM cached)", "digest", e.Layers[id], "cached", true)
 			}
 			return &cachedEntry{entry: e, cached: true}, nil
 		}
-		trusted := s.trusts(e)
 		if prev == nil && trusted {
 			prev = e
 		}

@@ -207,8 +207,6 @@ func matcher(exact, re string) (*regexp.Regexp, error) {
 	return regexp.MustCompile("^(?:" + re + ")$"), nil
 }
 
-// parseKey reads one PEM public key and refuses the kinds and sizes cosign
-// signers should not use.
 // KeyID is the id a verification reports for a PEM public key's
 // signatures (Signer.KeyID): "sha256:<hex>" of its PKIX DER.
 func KeyID(pemKey string) (string, error) {
@@ -216,6 +214,8 @@ func KeyID(pemKey string) (string, error) {
 	return k.id, err
 }
 
+// parseKey reads one PEM public key and refuses the kinds and sizes cosign
+// signers should not use.
 func parseKey(text string) (key, error) {
 	block, rest := pem.Decode([]byte(strings.TrimSpace(text)))
 	if block == nil {
